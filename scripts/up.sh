@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `make up`: after deps and build, runs a first container from the busybox seed with
+# silo-runc, inside a throwaway network namespace, and removes it again.
+set -euo pipefail
+build=$(cd "${1:-build}" && pwd)
+root=$(cd "$(dirname "$0")/.." && pwd)
+bundle=$(mktemp -d /tmp/silo-up.XXXXXX)
+ns=silo-up-$$
+state=$bundle/state
+cleanup() {
+  "$build/silo-runc" --root "$state" delete --force silo-up >/dev/null 2>&1 || true
+  ip netns delete "$ns" 2>/dev/null || true
+  rm -rf "$bundle"
+}
+trap cleanup EXIT
+ln -s "$build/rootfs/busybox" "$bundle/rootfs"
+"$build/silo-runc" spec --bundle "$bundle"
+# A first container: not a terminal, prints who and where it is.
+sed -i 's/"terminal": true/"terminal": false/' "$bundle/config.json"
+python3 - "$bundle/config.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["process"]["args"] = ["sh", "-c", "echo hello from $(hostname), pid $$, $(cat /proc/self/status | grep ^Cap -c) cap lines"]
+json.dump(c, open(p, "w"), indent=2)
+PY
+ip netns add "$ns"
+ip netns exec "$ns" "$build/silo-runc" --root "$state" run --bundle "$bundle" silo-up
+echo "up: silo-runc ran a first container from $build/rootfs/busybox"

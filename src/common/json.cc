@@ -1,0 +1,13 @@
+#include "common/json.h"
+
+namespace silo {
+
+Result<Json> parse_json(std::string_view text, std::string_view what) {
+  try {
+    return Json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    return fail(Code::Invalid, std::string(what) + ": invalid JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+  }
+}
+
+}  // namespace silo
