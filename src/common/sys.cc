@@ -277,4 +277,13 @@ pid_t raw_clone(unsigned long flags) noexcept {
 
 pid_t raw_gettid() noexcept { return static_cast<pid_t>(::syscall(SYS_gettid)); }
 
+int raw_openat2(int dirfd, const char* path, unsigned long long flags, unsigned long long resolve) noexcept {
+  // glibc 2.36 has no openat2() wrapper. struct open_how: flags, mode, resolve.
+  struct {
+    unsigned long long flags, mode, resolve;
+  } how{flags, 0, resolve};
+  long r = ::syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+  return r < 0 ? -errno : static_cast<int>(r);
+}
+
 }  // namespace silo::sys

@@ -58,5 +58,7 @@ int raw_capset(const void* header, const void* data) noexcept;
 int raw_capget(void* header, void* data) noexcept;
 pid_t raw_clone(unsigned long flags) noexcept;  // fork-like clone (no CLONE_VM), returns pid/0/-errno
 pid_t raw_gettid() noexcept;
+// openat2(2) with RESOLVE_* flags; returns an fd or -errno.
+int raw_openat2(int dirfd, const char* path, unsigned long long flags, unsigned long long resolve) noexcept;
 
 }  // namespace silo::sys
