@@ -16,14 +16,8 @@ trap cleanup EXIT
 ln -s "$build/rootfs/busybox" "$bundle/rootfs"
 "$build/silo-runc" spec --bundle "$bundle"
 # A first container: not a terminal, prints who and where it is.
-sed -i 's/"terminal": true/"terminal": false/' "$bundle/config.json"
-python3 - "$bundle/config.json" <<'PY'
-import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-c["process"]["args"] = ["sh", "-c", "echo hello from $(hostname), pid $$, $(cat /proc/self/status | grep ^Cap -c) cap lines"]
-json.dump(c, open(p, "w"), indent=2)
-PY
+jq '.process.terminal=false | .process.args=["sh","-c","echo hello from $(hostname): pid $$, $(ls /sys/class/net | wc -w) network interface(s)"]' \
+  "$bundle/config.json" >"$bundle/config.tmp" && mv "$bundle/config.tmp" "$bundle/config.json"
 ip netns add "$ns"
 ip netns exec "$ns" "$build/silo-runc" --root "$state" run --bundle "$bundle" silo-up
 echo "up: silo-runc ran a first container from $build/rootfs/busybox"
