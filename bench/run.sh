@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs every bench and prints a table: bench, result, goal, verdict.
+#
+#   bench/run.sh BUILD        # make bench
+#
+# N (runs per runtime, default 30) goes to runtime-vs-runc.sh, STRESS_N (default 1000)
+# to stress-8mib.sh; SILO_RUNTIME / RUNC override the runtimes. Each bench's own output
+# is shown as it runs. Exit status 1 when a bench errs or fails (a missed latency goal is
+# reported as MISSED but does not fail the run).
+set -uo pipefail
+build=${1:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+logs=$(mktemp -d /tmp/silo-benchlogs.XXXXXX)
+trap 'rm -rf "$logs"' EXIT
+trap 'exit 130' INT TERM
+
+rows=()
+rc_all=0
+
+# run_bench NAME CMD...: runs it, keeps its output in $logs/NAME and its status.
+run_bench() {
+  local name=$1; shift
+  echo "=== bench: $name"
+  "$@" 2>&1 | tee "$logs/$name"
+  return "${PIPESTATUS[0]}"
+}
+
+# runtime-vs-runc: goal silo/runc median ratio <= 0.3.
+run_bench runtime-vs-runc "$here/runtime-vs-runc.sh" "$build"
+rc=$?
+line=$(grep -E '^silo-runc run /bin/true:' "$logs/runtime-vs-runc" | tail -n 1)
+result=$(echo "$line" | sed -E 's/^silo-runc run \/bin\/true: //; s/ \(goal.*//')
+ratio=$(echo "$line" | grep -oE 'ratio [0-9.]+x' | grep -oE '[0-9.]+' || true)
+if [ $rc -ne 0 ] || [ -z "$line" ]; then
+  verdict=ERROR; rc_all=1; [ -n "$result" ] || result=$(tail -n 1 "$logs/runtime-vs-runc")
+elif [ -z "$ratio" ]; then
+  verdict=n/a
+elif awk -v r="$ratio" 'BEGIN { exit !(r <= 0.3) }'; then
+  verdict=ok
+else
+  verdict=MISSED
+fi
+rows+=("runtime-vs-runc|$result|ratio <= 0.3x|$verdict")
+
+# stress-8mib: goal zero failures.
+run_bench stress-8mib "$here/stress-8mib.sh" "$build" "${STRESS_N:-1000}"
+rc=$?
+result=$(grep -E '^[0-9]+ cycles, [0-9]+ failures' "$logs/stress-8mib" | tail -n 1)
+if [ $rc -eq 0 ] && [ -n "$result" ]; then verdict=ok; else verdict=FAIL; rc_all=1; fi
+[ -n "$result" ] || result=$(tail -n 1 "$logs/stress-8mib")
+rows+=("stress-8mib|$result|0 failures|$verdict")
+
+echo
+printf '%-16s  %-72s  %-14s  %s\n' bench result goal verdict
+printf '%-16s  %-72s  %-14s  %s\n' ---------------- "$(printf '%.0s-' {1..72})" -------------- -------
+for r in "${rows[@]}"; do
+  IFS='|' read -r a b c d <<<"$r"
+  printf '%-16s  %-72s  %-14s  %s\n' "$a" "$b" "$c" "$d"
+done
+exit $rc_all
