@@ -8,7 +8,7 @@ bundle=$(mktemp -d /tmp/silo-up.XXXXXX)
 ns=silo-up-$$
 state=$bundle/state
 cleanup() {
-  "$build/silo-runc" --root "$state" delete --force silo-up >/dev/null 2>&1 || true
+  [ -d "$state" ] && "$build/silo-runc" --root "$state" delete --force silo-up >/dev/null 2>&1 || true
   ip netns delete "$ns" 2>/dev/null || true
   rm -rf "$bundle"
 }
@@ -16,8 +16,9 @@ trap cleanup EXIT
 ln -s "$build/rootfs/busybox" "$bundle/rootfs"
 "$build/silo-runc" spec --bundle "$bundle"
 # A first container: not a terminal, prints who and where it is.
-jq '.process.terminal=false | .process.args=["sh","-c","echo hello from $(hostname): pid $$, $(ls /sys/class/net | wc -w) network interface(s)"]' \
+jq '.process.terminal=false | .process.args=["sh","-c","echo hello from $(hostname): pid $$, network interfaces: $(ls /sys/class/net)"]' \
   "$bundle/config.json" >"$bundle/config.tmp" && mv "$bundle/config.tmp" "$bundle/config.json"
 ip netns add "$ns"
-ip netns exec "$ns" "$build/silo-runc" --root "$state" run --bundle "$bundle" silo-up
+# nsenter --net, not `ip netns exec`: the latter mounts a fresh /sys, hiding the cgroups.
+nsenter --net="/run/netns/$ns" "$build/silo-runc" --root "$state" run --bundle "$bundle" silo-up
 echo "up: silo-runc ran a first container from $build/rootfs/busybox"

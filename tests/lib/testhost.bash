@@ -5,7 +5,7 @@
 # Use:  load ../../lib/testhost
 #       setup()    { testhost_setup; }
 #       teardown() { testhost_teardown; }
-# Then: th_runtime run --bundle "$(th_bundle)" c1   # runs the runtime inside the test host
+# Then: th_rt run --bundle "$(th_bundle)" c1   # runs the runtime inside the test host
 
 : "${SILO_BUILD:=$(cd "$BATS_TEST_DIRNAME/../../../build" && pwd)}"
 : "${SILO_RUNTIME:=$SILO_BUILD/silo-runc}"
@@ -39,17 +39,12 @@ testhost_teardown() {
   [ -n "${TH_DIR:-}" ] || return 0
   local id
   for id in "${TH_CONTAINERS[@]}"; do
-    th_runtime delete --force "$id" >/dev/null 2>&1 || true
+    th_rt delete --force "$id" >/dev/null 2>&1 || true
   done
   [ -n "${TH_NS:-}" ] && ip netns delete "$TH_NS" 2>/dev/null
   # Lazy-unmount anything a failed test left under the scratch dir, then remove it.
   grep -o " $TH_DIR[^ ]*" /proc/self/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
   rm -rf "$TH_DIR"
-}
-
-# Runs the runtime inside the test host with the test's state root.
-th_runtime() {
-  ip netns exec "$TH_NS" "$SILO_RUNTIME" --root "$TH_STATE" "$@"
 }
 
 # Remembers a container id so teardown deletes it.
@@ -88,14 +83,13 @@ th_in_host() {
   timeout "${TH_TIMEOUT:-60}" nsenter --net="/run/netns/$TH_NS" "$@"
 }
 
-# Like th_runtime, but with the host's mounts (cgroups visible); use it for anything
-# that creates containers with cgroups.
+# Runs the runtime in the test host with the test's state root and the host's mounts
+# (cgroups visible).
 th_rt() {
   th_in_host "$SILO_RUNTIME" --root "$TH_STATE" "$@"
 }
 
-# Deletes the tracked containers through th_rt. Call it in teardown before
-# testhost_teardown (whose th_runtime cannot see cgroups, see above).
+# Deletes the tracked containers through th_rt (testhost_teardown does it too).
 th_delete_tracked() {
   local id
   for id in "${TH_CONTAINERS[@]}"; do
@@ -151,12 +145,9 @@ th_cgroup_dirs() {
 # ---- Helpers added for the runtime suites (tests/integration/runtime) ----
 
 # Runs a command in the test host's network namespace while keeping the machine's mounts.
-# `ip netns exec` (th_runtime) unshares the mount namespace and mounts a fresh /sys,
+# `ip netns exec` unshares the mount namespace and mounts a fresh /sys,
 # which hides /sys/fs/cgroup: runc then fails with "no cgroup mount found in mountinfo".
 th_exec() { nsenter --net="/run/netns/$TH_NS" "$@"; }
-
-# Like th_runtime, but through th_exec, so the runtime sees /sys/fs/cgroup.
-th_rt() { th_exec "$SILO_RUNTIME" --root "$TH_STATE" "$@"; }
 
 # Prints a container id unique to this test run, e.g. `th_id c` -> c-4242-3. Ids name
 # the containers' cgroups, which every test host on the machine shares.
@@ -206,7 +197,7 @@ th_status() { th_rt state "$1" 2>/dev/null | jq -r .status 2>/dev/null; }
 th_status_is() { [ "$(th_status "$1")" = "$2" ]; }
 
 # Removes what the runtime suites add on top of testhost_setup: the tracked containers
-# (force-deleted through th_rt, which works where th_runtime cannot reach the cgroups)
+# (force-deleted through th_rt)
 # and the namespaces made with th_netns_add. Call it before testhost_teardown.
 th_teardown_extra() {
   [ -n "${TH_DIR:-}" ] || return 0
