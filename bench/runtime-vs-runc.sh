@@ -38,6 +38,8 @@ if [ "${1:-}" = --inner ]; then
 fi
 
 # --- outer mode --------------------------------------------------------------------------
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 build=${1:-build}
 [ -d "$build" ] || { echo "usage: $0 BUILD (no such dir: $build)" >&2; exit 1; }
 build=$(cd "$build" && pwd)
@@ -59,26 +61,17 @@ rts=("$silo")
 
 inner=
 cleanup() {
-  local k id
+  local k
   # Stop the timing loop first (by its pid; it exits after its current run).
   if [ -n "$inner" ]; then kill -TERM "$inner" 2>/dev/null; wait "$inner" 2>/dev/null; fi
-  for ((k = 0; k < ${#rts[@]}; k++)); do
-    [ -d "$work/state$k" ] || continue
-    # Ids from the runtime's own list and from its state dir (one dir per container in runc).
-    for id in $("${rts[$k]}" --root "$work/state$k" list -q 2>/dev/null) "$work/state$k"/*; do
-      id=${id##*/}
-      [ "$id" != "*" ] || continue
-      nsenter --net="/run/netns/$ns" "${rts[$k]}" --root "$work/state$k" delete --force "$id" >/dev/null 2>&1
-    done
-  done
+  for ((k = 0; k < ${#rts[@]}; k++)); do bench_delete_all "${rts[$k]}" "$work/state$k" "$ns"; done
   ip netns delete "$ns" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ip netns add "$ns" || exit 1
-ip -n "$ns" link set lo up
+bench_netns "$ns" || exit 1
 
 # One bundle for both: the product's default spec (runc's if silo-runc cannot make one).
 mkdir -p "$work/bundle"

@@ -56,6 +56,8 @@ if [ "${1:-}" = --inner ]; then
 fi
 
 # --- outer mode --------------------------------------------------------------------------
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 build=${1:-build}
 [ -d "$build" ] || { echo "usage: $0 BUILD [N] (no such dir: $build)" >&2; exit 1; }
 build=$(cd "$build" && pwd)
@@ -73,23 +75,16 @@ work=$(mktemp -d /tmp/silo-stress.XXXXXX)
 ns="silo-stress-$$"
 inner=
 cleanup() {
-  local id
   # Stop the loop first (by its pid; it exits after its current step, <= 20 s).
   if [ -n "$inner" ]; then kill -TERM "$inner" 2>/dev/null; wait "$inner" 2>/dev/null; fi
-  # Ids from the runtime's own list and from its state dir (one dir per container in runc).
-  for id in $("$rt" --root "$work/state" list -q 2>/dev/null) "$work/state"/*; do
-    id=${id##*/}
-    [ "$id" != "*" ] || continue
-    nsenter --net="/run/netns/$ns" "$rt" --root "$work/state" delete --force "$id" >/dev/null 2>&1
-  done
+  bench_delete_all "$rt" "$work/state" "$ns"
   ip netns delete "$ns" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ip netns add "$ns" || exit 1
-ip -n "$ns" link set lo up
+bench_netns "$ns" || exit 1
 mkdir -p "$work/bundle" "$work/state"
 (cd "$work/bundle" && "$rt" spec >/dev/null 2>&1) || (cd "$work/bundle" && rm -f config.json && runc spec) || {
   echo "error: could not make a spec" >&2; exit 1; }

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -212,7 +213,7 @@ bool is_directory(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-Status send_fd(int sock, int fd) {
+int raw_send_fd(int sock, int fd) noexcept {
   char byte = 0;
   iovec iov{&byte, 1};
   alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int))] = {};
@@ -226,8 +227,28 @@ Status send_fd(int sock, int fd) {
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
   std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  if (retry([&] { return ::sendmsg(sock, &msg, MSG_NOSIGNAL); }) < 0) return fail_errno(errno, "sendmsg");
+  ssize_t r;
+  do {
+    r = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
+  } while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : 0;
+}
+
+Status send_fd(int sock, int fd) {
+  if (int r = raw_send_fd(sock, fd); r < 0) return fail_errno(-r, "sendmsg");
   return {};
+}
+
+Result<UniqueFd> connect_unix(const std::string& path, const std::string& what) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return fail_errno(errno, what);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return fail(Code::Invalid, what + " path " + path + " is too long");
+  std::memcpy(addr.sun_path, path.c_str(), path.size());
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+    return fail_errno(errno, "connect to " + what + " " + path);
+  return fd;
 }
 
 Result<UniqueFd> recv_fd(int sock) {

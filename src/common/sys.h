@@ -46,6 +46,10 @@ namespace silo::sys {
 bool path_exists(const std::string& path);
 bool is_directory(const std::string& path);
 
+// Connects a SOCK_STREAM unix socket to `path`; `what` names it in errors
+// ("connect to console socket /run/x.sock: ENOENT ...").
+[[nodiscard]] Result<UniqueFd> connect_unix(const std::string& path, const std::string& what = "socket");
+
 // Sends / receives one fd over a unix socket with SCM_RIGHTS.
 [[nodiscard]] Status send_fd(int sock, int fd);
 [[nodiscard]] Result<UniqueFd> recv_fd(int sock);
@@ -58,6 +62,8 @@ int raw_capset(const void* header, const void* data) noexcept;
 int raw_capget(void* header, void* data) noexcept;
 pid_t raw_clone(unsigned long flags) noexcept;  // fork-like clone (no CLONE_VM), returns pid/0/-errno
 pid_t raw_gettid() noexcept;
+// send_fd without allocating: 0 or -errno.
+int raw_send_fd(int sock, int fd) noexcept;
 // openat2(2) with RESOLVE_* flags; returns an fd or -errno.
 int raw_openat2(int dirfd, const char* path, unsigned long long flags, unsigned long long resolve) noexcept;
 

@@ -48,18 +48,6 @@ class CreateRollback {
   bool done_ = false;
 };
 
-Result<UniqueFd> connect_console(const std::string& path) {
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return fail_errno(errno, "console socket");
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return fail(Code::Invalid, "console socket path " + path + " is too long");
-  std::memcpy(addr.sun_path, path.c_str(), path.size());
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
-    return fail_errno(errno, "connect to console socket " + path);
-  return fd;
-}
-
 Status write_id_maps(pid_t pid, const Spec& spec) {
   auto render = [](const std::vector<IdMapping>& maps) {
     std::string out;
@@ -164,7 +152,7 @@ Result<pid_t> create(const StateDir& dir, const CreateOptions& opts) {
   if (!fifo_fd) return std::unexpected(fifo_fd.error());
   UniqueFd console;
   if (plan->terminal) {
-    auto c = connect_console(opts.console_socket);
+    auto c = sys::connect_unix(opts.console_socket, "console socket");
     if (!c) return std::unexpected(c.error());
     console = std::move(*c);
   }

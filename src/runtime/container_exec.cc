@@ -39,17 +39,6 @@ Result<std::vector<std::pair<int, int>>> target_namespaces(pid_t pid, std::vecto
   return out;
 }
 
-Result<UniqueFd> connect_unix(const std::string& path) {
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return fail(Code::Invalid, "console socket path " + path + " is too long");
-  std::memcpy(addr.sun_path, path.c_str(), path.size());
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
-    return fail_errno(errno, "connect to console socket " + path);
-  return fd;
-}
-
 }  // namespace
 
 Result<Process> container_process(const StateDir& dir, const std::string& id) {
@@ -79,7 +68,7 @@ Result<int> exec(const StateDir& dir, const ExecOptions& opts) {
   if (!joins) return std::unexpected(joins.error());
   UniqueFd console;
   if (plan.terminal) {
-    auto c = connect_unix(opts.console_socket);
+    auto c = sys::connect_unix(opts.console_socket, "console socket");
     if (!c) return std::unexpected(c.error());
     console = std::move(*c);
   }

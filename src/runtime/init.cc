@@ -142,21 +142,7 @@ bool setup_console(const InitPlan& plan) noexcept {
     ws.ws_col = static_cast<unsigned short>(plan.console_size->width);
     ::ioctl(slave, TIOCSWINSZ, &ws);
   }
-  // SCM_RIGHTS by hand: sys::send_fd would allocate its error text.
-  char byte = 0;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctrl;
-  msg.msg_controllen = sizeof ctrl;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &master, sizeof(int));
-  if (::sendmsg(plan.console_fd, &msg, MSG_NOSIGNAL) < 0) return fail(errno, "send the pty over the console socket");
+  if (int r = sys::raw_send_fd(plan.console_fd, master); r < 0) return fail(-r, "send the pty over the console socket");
   ::close(master);
   if (::ioctl(slave, TIOCSCTTY, 0) != 0) return fail(errno, "make %s the controlling terminal", name);
   for (int fd = 0; fd < 3; ++fd)

@@ -28,6 +28,7 @@ testhost_setup() {
   TH_NS="silo-th-$$-${BATS_TEST_NUMBER:-0}"
   TH_STATE="$TH_DIR/state"
   TH_CONTAINERS=()
+  TH_EXTRA_NETNS=()
   mkdir -p "$TH_STATE"
   ip netns add "$TH_NS"
   ip -n "$TH_NS" link set lo up
@@ -37,9 +38,12 @@ testhost_setup() {
 # namespace and the scratch dir. Never touches anything it did not create.
 testhost_teardown() {
   [ -n "${TH_DIR:-}" ] || return 0
-  local id
+  local id ns
   for id in "${TH_CONTAINERS[@]}"; do
     th_rt delete --force "$id" >/dev/null 2>&1 || true
+  done
+  for ns in "${TH_EXTRA_NETNS[@]}"; do
+    ip netns delete "$ns" 2>/dev/null || true
   done
   [ -n "${TH_NS:-}" ] && ip netns delete "$TH_NS" 2>/dev/null
   # Lazy-unmount anything a failed test left under the scratch dir, then remove it.
@@ -87,14 +91,6 @@ th_in_host() {
 # (cgroups visible).
 th_rt() {
   th_in_host "$SILO_RUNTIME" --root "$TH_STATE" "$@"
-}
-
-# Deletes the tracked containers through th_rt (testhost_teardown does it too).
-th_delete_tracked() {
-  local id
-  for id in "${TH_CONTAINERS[@]}"; do
-    th_rt delete --force "$id" >/dev/null 2>&1 || true
-  done
 }
 
 # Prints a container id unique on this machine (cgroup paths derive from ids, and other
@@ -173,7 +169,7 @@ th_args() {
   th_jq "$b" "${opts[@]}" ".process.args = ${filter%,}]"
 }
 
-# Adds a network namespace NAME for this test and remembers it for th_teardown_extra.
+# Adds a network namespace NAME for this test and remembers it for testhost_teardown.
 th_netns_add() {
   ip netns add "$1" || return 1
   TH_EXTRA_NETNS+=("$1")
@@ -196,21 +192,6 @@ th_status() { th_rt state "$1" 2>/dev/null | jq -r .status 2>/dev/null; }
 # True when container ID is in STATUS (for th_wait_for).
 th_status_is() { [ "$(th_status "$1")" = "$2" ]; }
 
-# Removes what the runtime suites add on top of testhost_setup: the tracked containers
-# (force-deleted through th_rt)
-# and the namespaces made with th_netns_add. Call it before testhost_teardown.
-th_teardown_extra() {
-  [ -n "${TH_DIR:-}" ] || return 0
-  local id ns
-  for id in "${TH_CONTAINERS[@]}"; do
-    th_rt delete --force "$id" >/dev/null 2>&1 || true
-  done
-  for ns in "${TH_EXTRA_NETNS[@]}"; do
-    ip netns delete "$ns" 2>/dev/null || true
-  done
-  TH_EXTRA_NETNS=()
-}
-
 # The console-socket receiver (tests/tools/recvtty.cc); SILO_RECVTTY overrides it.
 : "${SILO_RECVTTY:=$SILO_BUILD/tests/tools/silo-test-recvtty}"
 
@@ -222,6 +203,24 @@ th_sh_bundle() {
   b=$(th_bundle "$name" "$@") || return 1
   th_args "$b" sh -c "$script" || return 1
   echo "$b"
+}
+
+# setup() of suites with one container a test: the test host, and C, its tracked id.
+th_setup_one() {
+  testhost_setup
+  C=$(th_id c)
+  th_track "$C"
+}
+
+# Runs `sh -c SCRIPT` in a fresh container $C (bundle filters follow) with bats' `run`,
+# leaving $status and $output (and echoing them for the failure report).
+run_in_container() {
+  local script=$1; shift
+  local b
+  b=$(th_sh_bundle b "$script" "$@")
+  run th_rt run --bundle "$b" "$C"
+  echo "status=$status output:"
+  echo "$output"
 }
 
 # Copies the busybox seed to TH_DIR/NAME (default rootfs), owned by UID:GID (default

@@ -285,6 +285,18 @@ Result<std::unique_ptr<Manager>> open_with(Driver d, const std::string& cgroups_
 
 namespace detail {
 
+std::vector<std::string> split_words(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t pos = s.find(sep, start);
+    if (pos == std::string_view::npos) pos = s.size();
+    if (pos > start) out.emplace_back(s.substr(start, pos - start));
+    start = pos + 1;
+  }
+  return out;
+}
+
 Status write_value(const std::string& path, const std::string& value) {
   // One write() per value: cgroupfs parses each write on its own (devices.allow takes one
   // rule per write), so values are never split or appended.

@@ -132,6 +132,8 @@ namespace detail {
 uint64_t keyed_value(std::string_view content, std::string_view key);
 // Pids in cgroup.procs of `dir` and every cgroup below it; none when `dir` is missing.
 [[nodiscard]] Result<std::vector<pid_t>> collect_pids(const std::string& dir);
+// The non-empty fields of `s` split at `sep`.
+std::vector<std::string> split_words(std::string_view s, char sep);
 // Removes a cgroup dir, child cgroups first (rmdir only), retrying EBUSY for about 1 s.
 [[nodiscard]] Status remove_cgroup(const std::string& dir);
 // True for a relative cgroupsPath (neither absolute, empty, nor the systemd form).

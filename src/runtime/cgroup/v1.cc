@@ -17,6 +17,8 @@ namespace silo::runtime::cgroup {
 
 namespace {
 
+using detail::split_words;
+
 constexpr std::string_view kKnownControllers[] = {
     "blkio",  "cpu",  "cpuacct", "cpuset",   "devices",    "freezer", "hugetlb",
     "memory", "misc", "net_cls", "net_prio", "perf_event", "pids",    "rdma"};
@@ -36,18 +38,6 @@ struct Hierarchy {
     return std::find(controllers.begin(), controllers.end(), c) != controllers.end();
   }
 };
-
-std::vector<std::string> split_words(std::string_view s, char sep) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t pos = s.find(sep, start);
-    if (pos == std::string_view::npos) pos = s.size();
-    if (pos > start) out.emplace_back(s.substr(start, pos - start));
-    start = pos + 1;
-  }
-  return out;
-}
 
 // mountinfo escapes space, tab, newline and backslash as \NNN octal.
 std::string unescape(std::string_view s) {

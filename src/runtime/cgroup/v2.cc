@@ -13,18 +13,6 @@ namespace silo::runtime::cgroup {
 
 namespace {
 
-std::vector<std::string> words(std::string_view s, char sep = ' ') {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t pos = s.find(sep, start);
-    if (pos == std::string_view::npos) pos = s.size();
-    if (pos > start) out.emplace_back(s.substr(start, pos - start));
-    start = pos + 1;
-  }
-  return out;
-}
-
 class V2Manager final : public Manager {
  public:
   V2Manager(std::string root, std::string dir) : root_(std::move(root)), dir_(std::move(dir)) {}
@@ -35,7 +23,7 @@ class V2Manager final : public Manager {
   // child has their files ("no internal processes" rule: cgroups(7), cgroup v2).
   Status create() override {
     std::string cur = root_;
-    for (const auto& part : words(dir_.substr(root_.size()), '/')) {
+    for (const auto& part : detail::split_words(dir_.substr(root_.size()), '/')) {
       SILO_TRY(enable_controllers(cur));
       std::string next = cur + "/" + part;
       if (::mkdir(next.c_str(), 0755) < 0 && errno != EEXIST)
@@ -134,9 +122,9 @@ class V2Manager final : public Manager {
     if (!available)
       return available.error().sys_errno == ENOENT ? Status{} : std::unexpected(available.error());
     auto enabled = detail::read_value(level + "/cgroup.subtree_control");
-    std::vector<std::string> have = enabled ? words(*enabled) : std::vector<std::string>{};
+    std::vector<std::string> have = enabled ? detail::split_words(*enabled, ' ') : std::vector<std::string>{};
     std::vector<std::string> missing;
-    for (auto& c : words(*available)) {
+    for (auto& c : detail::split_words(*available, ' ')) {
       if (std::find(have.begin(), have.end(), c) == have.end()) missing.push_back("+" + c);
     }
     if (missing.empty()) return {};

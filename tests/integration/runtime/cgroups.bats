@@ -17,7 +17,6 @@ setup() {
 }
 
 teardown() {
-  th_delete_tracked
   testhost_teardown
   # An explicit cgroupsPath a failed test left behind: only our own unique names, and
   # rmdir removes only empty cgroups.

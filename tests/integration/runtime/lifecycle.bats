@@ -4,16 +4,8 @@
 
 load ../../lib/testhost
 
-setup() {
-  testhost_setup
-  C=$(th_id c)
-  th_track "$C"
-}
-
-teardown() {
-  th_teardown_extra
-  testhost_teardown
-}
+setup() { th_setup_one; }
+teardown() { testhost_teardown; }
 
 # Makes bundle NAME whose process is ARGS... (no filters): b=$(bundle_with b sleep 60)
 bundle_with() {

@@ -4,26 +4,8 @@
 
 load ../../lib/testhost
 
-setup() {
-  testhost_setup
-  C=$(th_id c)
-  th_track "$C"
-}
-
-teardown() {
-  th_teardown_extra
-  testhost_teardown
-}
-
-# Runs `sh -c SCRIPT` in a fresh container (bundle filters follow); leaves $status/$output.
-run_in_container() {
-  local script=$1; shift
-  local b
-  b=$(th_sh_bundle b "$script" "$@")
-  run th_rt run --bundle "$b" "$C"
-  echo "status=$status output:"
-  echo "$output"
-}
+setup() { th_setup_one; }
+teardown() { testhost_teardown; }
 
 # Prints the Cap* lines of /proc/self/status as "CapInh=... CapPrm=..." from $output.
 cap_masks() {
