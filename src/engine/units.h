@@ -1,0 +1,29 @@
+#pragma once
+// Docker's parsers for sizes, CPU counts and durations, with the semantics of
+// docker/go-units and Go's time.ParseDuration, so that "-m 512m", "--cpus 1.5",
+// "--stop-timeout", "max-size": "10m" mean what they mean to Docker.
+
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+
+#include "common/error.h"
+
+namespace silo::engine {
+
+// go-units RAMInBytes: "<number>[ ][kmgtp][i][b]", case-insensitive, binary multiples
+// ("512m" = 512 MiB, "8MiB", "1.5g"; a bare number is bytes). Used for --memory, --shm-size.
+// Errors: Invalid, "invalid size: '<text>'".
+[[nodiscard]] Result<int64_t> ram_in_bytes(std::string_view text);
+// go-units FromHumanSize: the same grammar with decimal multiples ("10m" = 10,000,000).
+// Used for json-file's max-size, as dockerd does.
+[[nodiscard]] Result<int64_t> from_human_size(std::string_view text);
+// --cpus: a decimal number of CPUs to NanoCPUs ("1.5" -> 1500000000). Errors: Invalid,
+// "failed to parse x as a rational number", or "value is too precise" past 9 decimals.
+[[nodiscard]] Result<int64_t> parse_nano_cpus(std::string_view text);
+// Go's time.ParseDuration: "10s", "1m30s", "1.5h", "300ms", "-2h45m", "0". Units ns, us,
+// µs, ms, s, m, h. Errors: Invalid, with Go's messages (`time: invalid duration "x"`,
+// `time: missing unit in duration "10"`, `time: unknown unit "x" in duration "10x"`).
+[[nodiscard]] Result<std::chrono::nanoseconds> parse_duration(std::string_view text);
+
+}  // namespace silo::engine
