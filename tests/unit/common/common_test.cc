@@ -116,6 +116,13 @@ TEST(Sha256, KnownVectors) {
   EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+TEST(Json, OutOfRangeNumberIsAnInvalidError) {
+  auto j = parse_json("[1e999]", "body");
+  ASSERT_FALSE(j);
+  EXPECT_EQ(j.error().code, Code::Invalid);
+  EXPECT_NE(j.error().message.find("body: invalid JSON"), std::string::npos) << j.error().message;
+}
+
 TEST(Json, ParseErrorNamesTheDocument) {
   auto j = parse_json("{\"a\": ", "config.json");
   ASSERT_FALSE(j);
