@@ -272,6 +272,28 @@ Status validate_config(const DaemonConfig& cfg) {
   return validate_other(cfg);
 }
 
+namespace {
+
+// dockerd refuses a directive given both as a flag and in the file rather than pick one.
+Status check_no_conflicts(const Json& file, const Json& flags, std::string_view path) {
+  if (!file.is_object() || !flags.is_object()) return {};
+  auto show = [](const Json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
+  std::string both;
+  for (const auto& [key, flag_value] : flags.items()) {
+    auto it = file.find(key);
+    if (it == file.end()) continue;
+    if (!both.empty()) both += ", ";
+    both += key + ": (from flag: " + show(flag_value) + ", from file: " + show(*it) + ")";
+  }
+  if (both.empty()) return {};
+  return fail(Code::Invalid, prefix(path) +
+                                 "the following directives are specified both as a flag and in the "
+                                 "configuration file: " +
+                                 both);
+}
+
+}  // namespace
+
 Result<DaemonConfig> load_daemon_config(const std::string& path, bool required,
                                         const Json& overrides) {
   DaemonConfig cfg;
@@ -280,6 +302,7 @@ Result<DaemonConfig> load_daemon_config(const std::string& path, bool required,
     if (!text) return fail(text.error().code, prefix(path) + text.error().message);
     auto doc = parse_json(*text, path);
     if (!doc) return fail(Code::Invalid, prefix(path) + doc.error().message);
+    SILO_TRY(check_no_conflicts(*doc, overrides, path));
     SILO_TRY(apply_daemon_json(cfg, *doc, path));
     cfg.config_file = path;
   }

@@ -1,6 +1,6 @@
 #pragma once
 // silod's configuration: built-in defaults, then /etc/silo/daemon.json (dockerd's keys),
-// then command-line overrides. Unknown keys and wrong types are errors naming the key and
+// then command-line flags (a key may come from only one of the two). Unknown keys and wrong types are errors naming the key and
 // the file, as dockerd reports them.
 
 #include <cstdint>
@@ -65,6 +65,7 @@ struct DaemonConfig {
 [[nodiscard]] Status validate_config(const DaemonConfig& cfg);
 // Defaults, then the file at `path` (a missing file is an error only when `required`,
 // i.e. it was named on the command line), then `overrides` (daemon.json keys from flags).
+// A key both in the file and in `overrides` is an error, as in dockerd.
 [[nodiscard]] Result<DaemonConfig> load_daemon_config(const std::string& path, bool required,
                                                       const Json& overrides = Json::object());
 

@@ -147,12 +147,12 @@ TEST(Config, ValuesAreValidated) {
   }
 }
 
-TEST(Config, OverridesWinOverTheFile) {
+TEST(Config, FlagsAddToTheFile) {
   TempDir dir;
   std::string path = write(dir, R"({"log-level": "warn", "data-root": "/a"})");
-  auto cfg = load_daemon_config(path, true, Json{{"log-level", "error"}, {"exec-root", "/run/t"}});
+  auto cfg = load_daemon_config(path, true, Json{{"exec-root", "/run/t"}});
   ASSERT_TRUE(cfg) << cfg.error().message;
-  EXPECT_EQ(cfg->log_level, "error");
+  EXPECT_EQ(cfg->log_level, "warn");
   EXPECT_EQ(cfg->root, "/a");
   EXPECT_EQ(cfg->exec_root, "/run/t");
   auto bad = load_daemon_config(path, true, Json{{"nope", 1}});
@@ -160,6 +160,17 @@ TEST(Config, OverridesWinOverTheFile) {
   EXPECT_EQ(bad.error().message,
             "unable to configure the Silo daemon from flags: the following directives don't match "
             "any configuration option: nope");
+}
+
+TEST(Config, ADirectiveInBothTheFileAndTheFlagsIsRefused) {
+  TempDir dir;
+  std::string path = write(dir, R"({"log-level": "warn", "data-root": "/a"})");
+  auto cfg = load_daemon_config(path, true, Json{{"log-level", "error"}, {"exec-root", "/run/t"}});
+  ASSERT_FALSE(cfg);
+  EXPECT_EQ(cfg.error().message,
+            "unable to configure the Silo daemon with file " + path +
+                ": the following directives are specified both as a flag and in the configuration "
+                "file: log-level: (from flag: error, from file: warn)");
 }
 
 TEST(Config, DebugSetsLogLevel) {
