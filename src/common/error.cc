@@ -79,12 +79,18 @@ int exit_code_for(Code code) {
 
 std::string_view code_name(Code code) {
   switch (code) {
-    case Code::Invalid: return "invalid";
-    case Code::NotFound: return "not found";
-    case Code::Conflict: return "conflict";
-    case Code::Permission: return "permission";
-    case Code::Unavailable: return "unavailable";
-    case Code::Internal: return "internal";
+    case Code::Invalid:
+      return "invalid";
+    case Code::NotFound:
+      return "not found";
+    case Code::Conflict:
+      return "conflict";
+    case Code::Permission:
+      return "permission";
+    case Code::Unavailable:
+      return "unavailable";
+    case Code::Internal:
+      return "internal";
   }
   return "internal";
 }

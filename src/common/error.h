@@ -42,13 +42,12 @@ std::string_view code_name(Code code);
 }  // namespace silo
 
 // Propagates an error with context; for use inside functions returning Result/Status.
-#define SILO_TRY_CTX(expr, ctx)                                    \
-  do {                                                             \
-    if (auto silo_try_r_ = (expr); !silo_try_r_)                   \
-      return ::silo::wrap(silo_try_r_.error(), (ctx));             \
+#define SILO_TRY_CTX(expr, ctx)                                                                   \
+  do {                                                                                            \
+    if (auto silo_try_r_ = (expr); !silo_try_r_) return ::silo::wrap(silo_try_r_.error(), (ctx)); \
   } while (0)
-#define SILO_TRY(expr)                                             \
-  do {                                                             \
-    if (auto silo_try_r_ = (expr); !silo_try_r_)                   \
-      return std::unexpected(std::move(silo_try_r_.error()));      \
+#define SILO_TRY(expr)                                        \
+  do {                                                        \
+    if (auto silo_try_r_ = (expr); !silo_try_r_)              \
+      return std::unexpected(std::move(silo_try_r_.error())); \
   } while (0)

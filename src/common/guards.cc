@@ -17,7 +17,8 @@ Result<NetnsGuard> NetnsGuard::enter(const std::string& netns_path) {
   if (!original) return std::unexpected(original.error());
   auto target = sys::open(netns_path, O_RDONLY);
   if (!target) return std::unexpected(target.error());
-  if (auto r = sys::setns(target->get(), CLONE_NEWNET); !r) return wrap(r.error(), "enter network namespace " + netns_path);
+  if (auto r = sys::setns(target->get(), CLONE_NEWNET); !r)
+    return wrap(r.error(), "enter network namespace " + netns_path);
   return NetnsGuard(std::move(*original));
 }
 

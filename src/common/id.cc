@@ -26,10 +26,13 @@ Status validate_id(std::string_view id) {
   if (id.empty()) return fail(Code::Invalid, "container id must not be empty");
   if (id.size() > 1024) return fail(Code::Invalid, "container id is longer than 1024 characters");
   if (id[0] == '.' || id[0] == '-')
-    return fail(Code::Invalid, "invalid container id \"" + std::string(id) + "\": must not start with '.' or '-'");
+    return fail(Code::Invalid,
+                "invalid container id \"" + std::string(id) + "\": must not start with '.' or '-'");
   for (char c : id) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '+' && c != '.' && c != '-')
-      return fail(Code::Invalid, "invalid container id \"" + std::string(id) + "\": use only [A-Za-z0-9_+.-]");
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '+' && c != '.' &&
+        c != '-')
+      return fail(Code::Invalid,
+                  "invalid container id \"" + std::string(id) + "\": use only [A-Za-z0-9_+.-]");
   }
   return {};
 }

@@ -24,7 +24,8 @@ template <class T>
   try {
     out = it->get<T>();
   } catch (const nlohmann::json::exception& e) {
-    return fail(Code::Invalid, std::string(where) + "." + key + ": wrong type (" + it->type_name() + ")");
+    return fail(Code::Invalid,
+                std::string(where) + "." + key + ": wrong type (" + it->type_name() + ")");
   }
   return {};
 }

@@ -85,9 +85,11 @@ Status mkdir_p(const std::string& path, mode_t mode) {
     pos = path.find('/', pos + 1);
     std::string part = path.substr(0, pos);
     if (part.empty()) continue;
-    if (::mkdir(part.c_str(), mode) < 0 && errno != EEXIST) return fail_errno(errno, "mkdir " + part);
+    if (::mkdir(part.c_str(), mode) < 0 && errno != EEXIST)
+      return fail_errno(errno, "mkdir " + part);
   }
-  if (!is_directory(path)) return fail(Code::Invalid, "mkdir " + path + ": exists and is not a directory");
+  if (!is_directory(path))
+    return fail(Code::Invalid, "mkdir " + path + ": exists and is not a directory");
   return {};
 }
 
@@ -99,14 +101,17 @@ Status remove_tree_at(int dirfd, const std::string& name, const std::string& sho
     return fail_errno(errno, "stat " + shown);
   }
   if (S_ISDIR(st.st_mode)) {
-    if (st.st_dev != dev) return fail(Code::Conflict, "remove " + shown + ": a mount point is still attached; unmount it first");
+    if (st.st_dev != dev)
+      return fail(Code::Conflict,
+                  "remove " + shown + ": a mount point is still attached; unmount it first");
     auto fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
     if (!fd) return std::unexpected(fd.error());
     DIR* d = ::fdopendir(fd->release());
     if (!d) return fail_errno(errno, "opendir " + shown);
     std::vector<std::string> names;
     while (auto* e = ::readdir(d)) {
-      if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, "..")) names.emplace_back(e->d_name);
+      if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, ".."))
+        names.emplace_back(e->d_name);
     }
     int inner = ::dirfd(d);
     for (const auto& n : names) {
@@ -120,14 +125,16 @@ Status remove_tree_at(int dirfd, const std::string& name, const std::string& sho
       return fail_errno(errno, "rmdir " + shown);
     return {};
   }
-  if (::unlinkat(dirfd, name.c_str(), 0) < 0 && errno != ENOENT) return fail_errno(errno, "unlink " + shown);
+  if (::unlinkat(dirfd, name.c_str(), 0) < 0 && errno != ENOENT)
+    return fail_errno(errno, "unlink " + shown);
   return {};
 }
 }  // namespace
 
 Status remove_all(const std::string& path) {
   struct stat st;
-  if (::lstat(path.c_str(), &st) < 0) return errno == ENOENT ? Status{} : fail_errno(errno, "stat " + path);
+  if (::lstat(path.c_str(), &st) < 0)
+    return errno == ENOENT ? Status{} : fail_errno(errno, "stat " + path);
   return remove_tree_at(AT_FDCWD, path, path, st.st_dev);
 }
 
@@ -244,7 +251,8 @@ Result<UniqueFd> connect_unix(const std::string& path, const std::string& what) 
   if (!fd) return fail_errno(errno, what);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return fail(Code::Invalid, what + " path " + path + " is too long");
+  if (path.size() >= sizeof addr.sun_path)
+    return fail(Code::Invalid, what + " path " + path + " is too long");
   std::memcpy(addr.sun_path, path.c_str(), path.size());
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
     return fail_errno(errno, "connect to " + what + " " + path);
@@ -260,9 +268,11 @@ Result<UniqueFd> recv_fd(int sock) {
   msg.msg_iovlen = 1;
   msg.msg_control = ctrl;
   msg.msg_controllen = sizeof ctrl;
-  if (retry([&] { return ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); }) < 0) return fail_errno(errno, "recvmsg");
+  if (retry([&] { return ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); }) < 0)
+    return fail_errno(errno, "recvmsg");
   cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_type != SCM_RIGHTS) return fail(Code::Invalid, "recvmsg: no file descriptor received");
+  if (!c || c->cmsg_type != SCM_RIGHTS)
+    return fail(Code::Invalid, "recvmsg: no file descriptor received");
   int fd;
   std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
   return UniqueFd(fd);
@@ -296,9 +306,12 @@ pid_t raw_clone(unsigned long flags) noexcept {
   return r < 0 ? -errno : static_cast<pid_t>(r);
 }
 
-pid_t raw_gettid() noexcept { return static_cast<pid_t>(::syscall(SYS_gettid)); }
+pid_t raw_gettid() noexcept {
+  return static_cast<pid_t>(::syscall(SYS_gettid));
+}
 
-int raw_openat2(int dirfd, const char* path, unsigned long long flags, unsigned long long resolve) noexcept {
+int raw_openat2(int dirfd, const char* path, unsigned long long flags,
+                unsigned long long resolve) noexcept {
   // glibc 2.36 has no openat2() wrapper. struct open_how: flags, mode, resolve.
   struct {
     unsigned long long flags, mode, resolve;

@@ -48,7 +48,8 @@ bool is_directory(const std::string& path);
 
 // Connects a SOCK_STREAM unix socket to `path`; `what` names it in errors
 // ("connect to console socket /run/x.sock: ENOENT ...").
-[[nodiscard]] Result<UniqueFd> connect_unix(const std::string& path, const std::string& what = "socket");
+[[nodiscard]] Result<UniqueFd> connect_unix(const std::string& path,
+                                            const std::string& what = "socket");
 
 // Sends / receives one fd over a unix socket with SCM_RIGHTS.
 [[nodiscard]] Status send_fd(int sock, int fd);
@@ -60,11 +61,13 @@ int raw_close_range(unsigned first, unsigned last, unsigned flags) noexcept;
 int raw_seccomp_set_filter(unsigned flags, const void* prog) noexcept;
 int raw_capset(const void* header, const void* data) noexcept;
 int raw_capget(void* header, void* data) noexcept;
-pid_t raw_clone(unsigned long flags) noexcept;  // fork-like clone (no CLONE_VM), returns pid/0/-errno
+pid_t raw_clone(
+    unsigned long flags) noexcept;  // fork-like clone (no CLONE_VM), returns pid/0/-errno
 pid_t raw_gettid() noexcept;
 // send_fd without allocating: 0 or -errno.
 int raw_send_fd(int sock, int fd) noexcept;
 // openat2(2) with RESOLVE_* flags; returns an fd or -errno.
-int raw_openat2(int dirfd, const char* path, unsigned long long flags, unsigned long long resolve) noexcept;
+int raw_openat2(int dirfd, const char* path, unsigned long long flags,
+                unsigned long long resolve) noexcept;
 
 }  // namespace silo::sys

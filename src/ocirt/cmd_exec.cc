@@ -33,7 +33,8 @@ Result<runtime::Process> build_process(const Globals& g, const ExecFlags& f) {
     if (!doc) return std::unexpected(doc.error());
     return runtime::parse_process(*doc);
   }
-  if (f.args.empty()) return fail(Code::Invalid, "exec needs a command: silo-runc exec ID COMMAND [ARG...]");
+  if (f.args.empty())
+    return fail(Code::Invalid, "exec needs a command: silo-runc exec ID COMMAND [ARG...]");
   auto base = runtime::container_process(g.state_dir(), f.id);
   if (!base) return std::unexpected(base.error());
   runtime::Process p = *base;
@@ -43,11 +44,13 @@ Result<runtime::Process> build_process(const Globals& g, const ExecFlags& f) {
   if (!f.cwd.empty()) p.cwd = f.cwd;
   for (const auto& e : f.env) p.env.push_back(e);
   if (!f.user.empty()) SILO_TRY(parse_user(f.user, p.user));
-  for (const auto& gid : f.additional_gids) p.user.additional_gids.push_back(static_cast<gid_t>(std::stoul(gid)));
+  for (const auto& gid : f.additional_gids)
+    p.user.additional_gids.push_back(static_cast<gid_t>(std::stoul(gid)));
   if (f.no_new_privs) p.no_new_privileges = true;
   if (!f.caps.empty()) {
     if (!p.capabilities) p.capabilities = runtime::Capabilities{};
-    for (auto* set : {&p.capabilities->bounding, &p.capabilities->effective, &p.capabilities->permitted})
+    for (auto* set :
+         {&p.capabilities->bounding, &p.capabilities->effective, &p.capabilities->permitted})
       set->insert(set->end(), f.caps.begin(), f.caps.end());
   }
   return p;
@@ -55,7 +58,8 @@ Result<runtime::Process> build_process(const Globals& g, const ExecFlags& f) {
 
 }  // namespace
 
-void add_exec_command(CLI::App& app, const Globals& g, Action& action, std::vector<std::string> command) {
+void add_exec_command(CLI::App& app, const Globals& g, Action& action,
+                      std::vector<std::string> command) {
   static ExecFlags f;
   f.args = std::move(command);
   auto* c = app.add_subcommand("exec", "run a process in a running container");

@@ -36,7 +36,8 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
 Result<int> list(const Globals& g, const std::string& format, bool quiet) {
   auto dir = g.state_dir();
   Json arr = Json::array();
-  std::vector<std::vector<std::string>> rows = {{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
   for (const auto& id : dir.list()) {
     auto info = runtime::inspect(dir, id);
     if (!info) continue;
@@ -46,8 +47,8 @@ Result<int> list(const Globals& g, const std::string& format, bool quiet) {
     }
     Json s = runtime::state_document(*info);
     arr.push_back(s);
-    rows.push_back({id, std::to_string(s["pid"].get<int>()), s["status"], info->state.bundle, info->state.created,
-                    info->state.owner});
+    rows.push_back({id, std::to_string(s["pid"].get<int>()), s["status"], info->state.bundle,
+                    info->state.created, info->state.owner});
   }
   if (quiet) return 0;
   if (format == "json") {
@@ -59,7 +60,8 @@ Result<int> list(const Globals& g, const std::string& format, bool quiet) {
 }
 
 // Like runc: the table is `ps -ef` (or the given ps options) filtered to the container's pids.
-Result<int> ps(const Globals& g, const std::string& id, const std::string& format, const std::vector<std::string>& ps_args) {
+Result<int> ps(const Globals& g, const std::string& id, const std::string& format,
+               const std::vector<std::string>& ps_args) {
   auto pids = runtime::processes(g.state_dir(), id);
   if (!pids) return std::unexpected(pids.error());
   if (format == "json") {
@@ -67,7 +69,8 @@ Result<int> ps(const Globals& g, const std::string& id, const std::string& forma
     return 0;
   }
   std::string cmd = "ps";
-  for (const auto& a : ps_args.empty() ? std::vector<std::string>{"-ef"} : ps_args) cmd += " '" + a + "'";
+  for (const auto& a : ps_args.empty() ? std::vector<std::string>{"-ef"} : ps_args)
+    cmd += " '" + a + "'";
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return fail_errno(errno, "run ps");
   char line[4096];
@@ -90,36 +93,43 @@ Result<int> ps(const Globals& g, const std::string& id, const std::string& forma
       if (c == pid) std::fputs(line, stdout);
   }
   int st = ::pclose(p);
-  if (pid_col < 0) return fail(Code::Internal, "ps printed no PID column (status " + std::to_string(st) + ")");
+  if (pid_col < 0)
+    return fail(Code::Internal, "ps printed no PID column (status " + std::to_string(st) + ")");
   return 0;
 }
 
 Json features() {
   Json ns = Json::array({"cgroup", "ipc", "mount", "network", "pid", "user", "uts"});
-  return {{"ociVersionMin", "1.0.0"},
-          {"ociVersionMax", "1.1.0"},
-          {"hooks", {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}},
-          {"mountOptions",
-           {"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "mand", "noatime",
-            "nodev", "nodiratime", "noexec", "nomand", "norelatime", "nostrictatime", "nosuid", "private",
-            "rbind", "relatime", "remount", "ro", "rprivate", "rshared", "rslave", "runbindable", "rw",
-            "shared", "slave", "strictatime", "suid", "sync", "unbindable"}},
-          {"linux",
-           {{"namespaces", ns},
-            {"capabilities", Json::array()},
-            {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}}},
-            {"seccomp",
-             {{"enabled", true},
-              {"actions",
-               {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
-                "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"}},
-              {"operators",
-               {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ",
-                "SCMP_CMP_NE"}},
-              {"archs", {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"}}}},
-            {"apparmor", {{"enabled", false}}},
-            {"selinux", {{"enabled", false}}}}},
-          {"annotations", {{"org.opencontainers.runtime-spec.features.runtime", "silo-runc " SILO_VERSION}}}};
+  return {
+      {"ociVersionMin", "1.0.0"},
+      {"ociVersionMax", "1.1.0"},
+      {"hooks",
+       {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}},
+      {"mountOptions",
+       {"async",      "atime",         "bind",    "defaults", "dev",         "diratime", "dirsync",
+        "exec",       "mand",          "noatime", "nodev",    "nodiratime",  "noexec",   "nomand",
+        "norelatime", "nostrictatime", "nosuid",  "private",  "rbind",       "relatime", "remount",
+        "ro",         "rprivate",      "rshared", "rslave",   "runbindable", "rw",       "shared",
+        "slave",      "strictatime",   "suid",    "sync",     "unbindable"}},
+      {"linux",
+       {{"namespaces", ns},
+        {"capabilities", Json::array()},
+        {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}}},
+        {"seccomp",
+         {{"enabled", true},
+          {"actions",
+           {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+            "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"}},
+          {"operators",
+           {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
+            "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"}},
+          {"archs",
+           {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64",
+            "SCMP_ARCH_ARM"}}}},
+        {"apparmor", {{"enabled", false}}},
+        {"selinux", {{"enabled", false}}}}},
+      {"annotations",
+       {{"org.opencontainers.runtime-spec.features.runtime", "silo-runc " SILO_VERSION}}}};
 }
 
 }  // namespace
@@ -169,8 +179,10 @@ void add_info_commands(CLI::App& app, const Globals& g, Action& action) {
   spec->callback([&] {
     action = [&]() -> Result<int> {
       std::string path = absolute_bundle(spec_bundle) + "/config.json";
-      if (sys::path_exists(path)) return fail(Code::Conflict, "File " + path + " exists. Remove it first");
-      SILO_TRY(sys::write_file_atomic(path, runtime::default_spec_json(spec_rootless).dump(2) + "\n", 0644));
+      if (sys::path_exists(path))
+        return fail(Code::Conflict, "File " + path + " exists. Remove it first");
+      SILO_TRY(sys::write_file_atomic(
+          path, runtime::default_spec_json(spec_rootless).dump(2) + "\n", 0644));
       return 0;
     };
   });

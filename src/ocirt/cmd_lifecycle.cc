@@ -18,7 +18,8 @@ void add_create_flags(CLI::App* c, CreateFlags& f) {
   c->add_option("-b,--bundle", f.bundle, "path to the bundle (default: current directory)");
   c->add_option("--pid-file", f.pid_file, "write the container init's pid here");
   c->add_option("--console-socket", f.console_socket, "unix socket that receives the pty master");
-  c->add_option("--preserve-fds", f.preserve_fds, "pass this many extra fds (from 3) to the container");
+  c->add_option("--preserve-fds", f.preserve_fds,
+                "pass this many extra fds (from 3) to the container");
   c->add_flag("--no-pivot", f.no_pivot, "accepted for compatibility");
   c->add_flag("--no-new-keyring", f.no_new_keyring, "accepted for compatibility");
   c->add_option("id", f.id, "container id")->required();
@@ -86,7 +87,8 @@ void add_lifecycle_commands(CLI::App& app, const Globals& g, Action& action) {
 
   static std::string kill_id, kill_sig = "SIGTERM";
   static bool kill_all = false;
-  auto* kill = app.add_subcommand("kill", "send a signal (default SIGTERM) to the container's init");
+  auto* kill =
+      app.add_subcommand("kill", "send a signal (default SIGTERM) to the container's init");
   kill->add_flag("-a,--all", kill_all, "signal every process of the container");
   kill->add_option("id", kill_id)->required();
   kill->add_option("signal", kill_sig);

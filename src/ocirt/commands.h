@@ -26,7 +26,8 @@ using Action = std::function<Result<int>()>;
 void add_lifecycle_commands(CLI::App& app, const Globals& g, Action& action);
 void add_info_commands(CLI::App& app, const Globals& g, Action& action);
 // `command` is what followed the container id (see split_exec_command).
-void add_exec_command(CLI::App& app, const Globals& g, Action& action, std::vector<std::string> command);
+void add_exec_command(CLI::App& app, const Globals& g, Action& action,
+                      std::vector<std::string> command);
 // Removes `exec`'s command words from argv (shortening argc) and returns them.
 std::vector<std::string> split_exec_command(int& argc, char** argv);
 

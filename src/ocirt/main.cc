@@ -27,10 +27,28 @@ std::string absolute_bundle(const std::string& bundle) {
 std::vector<std::string> split_exec_command(int& argc, char** argv) {
   // `exec ID CMD ARGS...`: everything after the id is the command, even words that look
   // like exec's own flags (`sh -c ...`). CLI11 cannot stop at a positional, so cut here.
-  static const char* kTakesValue[] = {"--console-socket", "--cwd", "-e", "--env", "-u", "--user", "-g",
-                                      "--additional-gids", "-p", "--process", "--pid-file", "-c", "--cap",
-                                      "--preserve-fds", "--process-label", "--apparmor", "--cgroup",
-                                      "--root", "--log", "--log-format", "--criu", "--rootless"};
+  static const char* kTakesValue[] = {"--console-socket",
+                                      "--cwd",
+                                      "-e",
+                                      "--env",
+                                      "-u",
+                                      "--user",
+                                      "-g",
+                                      "--additional-gids",
+                                      "-p",
+                                      "--process",
+                                      "--pid-file",
+                                      "-c",
+                                      "--cap",
+                                      "--preserve-fds",
+                                      "--process-label",
+                                      "--apparmor",
+                                      "--cgroup",
+                                      "--root",
+                                      "--log",
+                                      "--log-format",
+                                      "--criu",
+                                      "--rootless"};
   auto takes_value = [](const char* a) {
     if (std::strchr(a, '=')) return false;
     for (const char* t : kTakesValue)
@@ -60,15 +78,19 @@ int main(int argc, char** argv) {
   using namespace silo;
   CLI::App app{"silo-runc: run containers from OCI bundles (runc-compatible)", "silo-runc"};
   app.require_subcommand(1);
-  app.set_version_flag("-v,--version", std::string("silo-runc version ") + SILO_VERSION + "\nspec: 1.0.2");
+  app.set_version_flag("-v,--version",
+                       std::string("silo-runc version ") + SILO_VERSION + "\nspec: 1.0.2");
   ocirt::Globals g;
   app.add_option("--root", g.root, "where container state is kept")->capture_default_str();
   app.add_option("--log", g.log, "log file (default: stderr)");
-  app.add_option("--log-format", g.log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--log-format", g.log_format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
   app.add_flag("--debug", g.debug, "log at debug level");
-  app.add_flag("--systemd-cgroup", g.systemd_cgroup, "accepted: cgroupsPath in slice:prefix:name form is honoured either way");
+  app.add_flag("--systemd-cgroup", g.systemd_cgroup,
+               "accepted: cgroupsPath in slice:prefix:name form is honoured either way");
   std::string ignored;
-  app.add_option("--criu", ignored, "accepted for compatibility; checkpointing is not supported")->group("");
+  app.add_option("--criu", ignored, "accepted for compatibility; checkpointing is not supported")
+      ->group("");
   app.add_option("--rootless", ignored, "accepted for compatibility")->group("");
   ocirt::Action action;
   ocirt::add_lifecycle_commands(app, g, action);
@@ -79,7 +101,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  log::init(g.log, g.log_format == "json" ? log::Format::Json : log::Format::Text, g.debug ? "debug" : "warn");
+  log::init(g.log, g.log_format == "json" ? log::Format::Json : log::Format::Text,
+            g.debug ? "debug" : "warn");
   auto r = action();
   if (!r) {
     // Errors leave the program here, once: on stderr and in the log file (conmon reads it).

@@ -144,7 +144,8 @@ int apply_caps(const CapSets& c, int last) noexcept {
     // The kernel refuses ambient caps not also inheritable and permitted (EPERM). runc
     // skips those rather than failing, and its default spec relies on that (ambient set,
     // inheritable empty): do the same.
-    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0 && errno != EPERM) return -errno;
+    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0 && errno != EPERM)
+      return -errno;
   }
   if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) return -errno;
   return 0;

@@ -20,8 +20,8 @@ struct CreateOptions {
   std::string pid_file;        // written with the init's pid when set
   std::string console_socket;  // unix socket path that receives the pty master
   int preserve_fds = 0;
-  bool no_pivot = false;        // accepted for runc compatibility; pivot_root is always used
-  bool keep_child = false;      // the caller waits for the init (run): make it our child
+  bool no_pivot = false;    // accepted for runc compatibility; pivot_root is always used
+  bool keep_child = false;  // the caller waits for the init (run): make it our child
 };
 
 // Sets up the container and leaves its init waiting for start(). Returns the init pid.
@@ -51,7 +51,7 @@ Json state_document(const ContainerInfo& info);
 
 struct ExecOptions {
   std::string id;
-  Process process;             // the process to run (from --process or flags over the container's)
+  Process process;  // the process to run (from --process or flags over the container's)
   std::string pid_file;
   std::string console_socket;
   int preserve_fds = 0;

@@ -52,16 +52,20 @@ Status write_id_maps(pid_t pid, const Spec& spec) {
   auto render = [](const std::vector<IdMapping>& maps) {
     std::string out;
     for (const auto& m : maps)
-      out += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " + std::to_string(m.size) + "\n";
+      out += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " +
+             std::to_string(m.size) + "\n";
     return out;
   };
   std::string base = "/proc/" + std::to_string(pid);
-  SILO_TRY_CTX(sys::write_file(base + "/uid_map", render(spec.linux.uid_mappings)), "linux.uidMappings");
-  SILO_TRY_CTX(sys::write_file(base + "/gid_map", render(spec.linux.gid_mappings)), "linux.gidMappings");
+  SILO_TRY_CTX(sys::write_file(base + "/uid_map", render(spec.linux.uid_mappings)),
+               "linux.uidMappings");
+  SILO_TRY_CTX(sys::write_file(base + "/gid_map", render(spec.linux.gid_mappings)),
+               "linux.gidMappings");
   return {};
 }
 
-Result<std::vector<std::pair<int, int>>> open_joins(const NamespaceJoins& joins, std::vector<UniqueFd>& keep) {
+Result<std::vector<std::pair<int, int>>> open_joins(const NamespaceJoins& joins,
+                                                    std::vector<UniqueFd>& keep) {
   std::vector<std::pair<int, int>> out;
   for (const auto& [type, path] : joins) {
     auto fd = sys::open(path, O_RDONLY);
@@ -121,7 +125,9 @@ Result<pid_t> create(const StateDir& dir, const CreateOptions& opts) {
   auto spec = load_spec(opts.bundle);
   if (!spec) return std::unexpected(spec.error());
   if (spec->process.terminal && opts.console_socket.empty())
-    return fail(Code::Invalid, "process.terminal is true but no --console-socket was given; pass one or set terminal to false");
+    return fail(Code::Invalid,
+                "process.terminal is true but no --console-socket was given; pass one or set "
+                "terminal to false");
   SILO_TRY(dir.reserve(opts.id));
   CreateRollback rollback(dir, opts.id);
 
@@ -171,7 +177,8 @@ Result<pid_t> create(const StateDir& dir, const CreateOptions& opts) {
 
   if (plan->new_user) SILO_TRY(write_id_maps(*pid, *spec));
   if (spec->process.oom_score_adj)
-    SILO_TRY_CTX(sys::write_file("/proc/" + std::to_string(*pid) + "/oom_score_adj", std::to_string(*spec->process.oom_score_adj)),
+    SILO_TRY_CTX(sys::write_file("/proc/" + std::to_string(*pid) + "/oom_score_adj",
+                                 std::to_string(*spec->process.oom_score_adj)),
                  "process.oomScoreAdj");
   SILO_TRY_CTX(cgm.add_process(*pid), "cgroup");
 
@@ -190,8 +197,10 @@ Result<pid_t> create(const StateDir& dir, const CreateOptions& opts) {
   SILO_TRY(dir.save(st));
 
   std::string hook_state = state_json(st, ContainerStatus::Creating).dump();
-  if (auto r = drive_init(sync->first.get(), *spec, hook_state); !r) return wrap(r.error(), "create container " + opts.id);
-  if (!opts.pid_file.empty()) SILO_TRY_CTX(sys::write_file_atomic(opts.pid_file, std::to_string(*pid), 0644), "pid file");
+  if (auto r = drive_init(sync->first.get(), *spec, hook_state); !r)
+    return wrap(r.error(), "create container " + opts.id);
+  if (!opts.pid_file.empty())
+    SILO_TRY_CTX(sys::write_file_atomic(opts.pid_file, std::to_string(*pid), 0644), "pid file");
   rollback.dismiss();
   return *pid;
 }

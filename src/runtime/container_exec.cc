@@ -53,8 +53,8 @@ Result<int> exec(const StateDir& dir, const ExecOptions& opts) {
   auto info = inspect(dir, opts.id);
   if (!info) return std::unexpected(info.error());
   if (info->status != ContainerStatus::Running)
-    return fail(Code::Conflict, "cannot exec in container " + opts.id + ": it is " + status_name(info->status) +
-                                    ", not running");
+    return fail(Code::Conflict, "cannot exec in container " + opts.id + ": it is " +
+                                    status_name(info->status) + ", not running");
   auto spec = parse_spec(info->state.config);
   if (!spec) return wrap(spec.error(), "container " + opts.id + " config");
   if (opts.process.terminal && opts.console_socket.empty())
@@ -94,7 +94,8 @@ Result<int> exec(const StateDir& dir, const ExecOptions& opts) {
     if (msg->err) return fail_errno(msg->err, "exec in container " + opts.id + ": " + msg->payload);
     return fail(Code::Internal, "exec in container " + opts.id + ": " + msg->payload);
   }
-  if (!opts.pid_file.empty()) SILO_TRY_CTX(sys::write_file_atomic(opts.pid_file, std::to_string(*pid), 0644), "pid file");
+  if (!opts.pid_file.empty())
+    SILO_TRY_CTX(sys::write_file_atomic(opts.pid_file, std::to_string(*pid), 0644), "pid file");
   if (opts.detach) return 0;
   return wait_forwarding(*pid);
 }
@@ -108,16 +109,17 @@ void forward(int sig) {
 
 int wait_forwarding(pid_t pid) {
   g_forward_to = pid;
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = forward;
   sa.sa_flags = SA_RESTART;
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH}) ::sigaction(s, &sa, nullptr);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH})
+    ::sigaction(s, &sa, nullptr);
   int status = 0;
   for (;;) {
     pid_t r = ::waitpid(-1, &status, 0);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return 255;  // no children left: the pid was not ours
-    if (r == pid) break;     // others are reparented grandchildren we reap along the way
+    if (r == pid) break;    // others are reparented grandchildren we reap along the way
   }
   g_forward_to = 0;
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);

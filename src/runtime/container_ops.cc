@@ -71,8 +71,8 @@ Status start(const StateDir& dir, const std::string& id) {
   auto info = inspect(dir, id);
   if (!info) return std::unexpected(info.error());
   if (info->status != ContainerStatus::Created)
-    return fail(Code::Conflict, "cannot start container " + id + ": it is " + status_name(info->status) +
-                                    ", not created; create a new one");
+    return fail(Code::Conflict, "cannot start container " + id + ": it is " +
+                                    status_name(info->status) + ", not created; create a new one");
   auto fd = sys::open(dir.fifo(id), O_RDONLY | O_NONBLOCK);
   if (!fd) return wrap(fd.error(), "start container " + id);
   // The init blocks opening the fifo for writing until a reader exists; then writes one byte.
@@ -86,12 +86,15 @@ Status start(const StateDir& dir, const std::string& id) {
       if (n == 1) break;
     }
     if (!process_alive(info->state.pid, info->state.pid_start))
-      return fail(Code::Conflict, "cannot start container " + id + ": its init exited before start");
+      return fail(Code::Conflict,
+                  "cannot start container " + id + ": its init exited before start");
   }
   ::unlink(dir.fifo(id).c_str());
   std::string hook_state = state_json(info->state, ContainerStatus::Running).dump();
   // Poststart failures are warnings, not errors (runtime spec, "poststart").
-  if (auto r = run_hooks(hooks_from_config(info->state.config, "poststart"), "poststart", hook_state); !r)
+  if (auto r =
+          run_hooks(hooks_from_config(info->state.config, "poststart"), "poststart", hook_state);
+      !r)
     spdlog::warn("container {}: {}", id, r.error().message);
   return {};
 }
@@ -99,7 +102,8 @@ Status start(const StateDir& dir, const std::string& id) {
 Status kill(const StateDir& dir, const std::string& id, int sig, bool all) {
   auto info = inspect(dir, id);
   if (!info) return std::unexpected(info.error());
-  if (info->status == ContainerStatus::Stopped) return fail(Code::Conflict, "container " + id + " is not running");
+  if (info->status == ContainerStatus::Stopped)
+    return fail(Code::Conflict, "container " + id + " is not running");
   if (!all) return sys::kill(info->state.pid, sig);
   auto cg = open_cgroup(info->state);
   if (!cg) return std::unexpected(cg.error());
@@ -116,8 +120,8 @@ Status remove(const StateDir& dir, const std::string& id, bool force) {
   auto cg = open_cgroup(st);
   if (info->status == ContainerStatus::Running || info->status == ContainerStatus::Paused) {
     if (!force)
-      return fail(Code::Conflict, "cannot delete container " + id + ": it is " + status_name(info->status) +
-                                      "; stop it first or use --force");
+      return fail(Code::Conflict, "cannot delete container " + id + ": it is " +
+                                      status_name(info->status) + "; stop it first or use --force");
   }
   if (info->status != ContainerStatus::Stopped) {
     ::kill(st.pid, SIGKILL);
@@ -128,7 +132,8 @@ Status remove(const StateDir& dir, const std::string& id, bool force) {
       (void)(*cg)->thaw();
     }
     if (!wait_gone(st, std::chrono::seconds(10)))
-      return fail(Code::Unavailable, "container " + id + ": init " + std::to_string(st.pid) + " did not exit after SIGKILL");
+      return fail(Code::Unavailable, "container " + id + ": init " + std::to_string(st.pid) +
+                                         " did not exit after SIGKILL");
   }
   if (cg) {
     // Processes the init left behind (it was pid 1 of its namespace, so normally none).
@@ -146,7 +151,8 @@ Status remove(const StateDir& dir, const std::string& id, bool force) {
 Status pause(const StateDir& dir, const std::string& id) {
   auto info = inspect(dir, id);
   if (!info) return std::unexpected(info.error());
-  if (info->status != ContainerStatus::Running) return fail(Code::Conflict, "container " + id + " is not running");
+  if (info->status != ContainerStatus::Running)
+    return fail(Code::Conflict, "container " + id + " is not running");
   auto cg = open_cgroup(info->state);
   if (!cg) return std::unexpected(cg.error());
   return (*cg)->freeze();
@@ -155,7 +161,8 @@ Status pause(const StateDir& dir, const std::string& id) {
 Status resume(const StateDir& dir, const std::string& id) {
   auto info = inspect(dir, id);
   if (!info) return std::unexpected(info.error());
-  if (info->status != ContainerStatus::Paused) return fail(Code::Conflict, "container " + id + " is not paused");
+  if (info->status != ContainerStatus::Paused)
+    return fail(Code::Conflict, "container " + id + " is not paused");
   auto cg = open_cgroup(info->state);
   if (!cg) return std::unexpected(cg.error());
   return (*cg)->thaw();
@@ -184,7 +191,8 @@ Result<int> parse_signal(const std::string& s) {
     if (abbrev && name == abbrev) return n;
   }
   if (name.rfind("RTMIN+", 0) == 0) return SIGRTMIN + std::atoi(name.c_str() + 6);
-  return fail(Code::Invalid, "unknown signal \"" + s + "\" (use a name like TERM or KILL, or a number)");
+  return fail(Code::Invalid,
+              "unknown signal \"" + s + "\" (use a name like TERM or KILL, or a number)");
 }
 
 }  // namespace silo::runtime

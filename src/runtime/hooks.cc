@@ -25,7 +25,8 @@ Status run_one(const Hook& hook, const std::string& kind, const std::string& sta
   auto in = sys::pipe2(0);
   auto err = sys::pipe2(0);
   if (!in || !err) return fail(Code::Internal, "hook " + kind + ": cannot make pipes");
-  std::vector<std::string> args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
+  std::vector<std::string> args =
+      hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
   std::vector<std::string> env = hook.env;
   auto argv = c_strings(args);
   auto envp = c_strings(env);
@@ -50,7 +51,9 @@ Status run_one(const Hook& hook, const std::string& kind, const std::string& sta
   for (;;) {
     int wait_ms = -1;
     if (hook.timeout) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      deadline - std::chrono::steady_clock::now())
+                      .count();
       if (left <= 0) {
         timed_out = true;
         break;
@@ -69,19 +72,26 @@ Status run_one(const Hook& hook, const std::string& kind, const std::string& sta
   if (timed_out) ::kill(pid, SIGKILL);
   auto status = sys::waitpid(pid, 0);
   std::string what = "hook " + kind + " " + hook.path;
-  if (timed_out) return fail(Code::Unavailable, what + ": timed out after " + std::to_string(*hook.timeout) + "s");
+  if (timed_out)
+    return fail(Code::Unavailable,
+                what + ": timed out after " + std::to_string(*hook.timeout) + "s");
   if (!status) return std::unexpected(status.error());
-  while (!stderr_text.empty() && (stderr_text.back() == '\n' || stderr_text.back() == ' ')) stderr_text.pop_back();
+  while (!stderr_text.empty() && (stderr_text.back() == '\n' || stderr_text.back() == ' '))
+    stderr_text.pop_back();
   std::string tail = stderr_text.empty() ? "" : ": " + stderr_text;
-  if (WIFSIGNALED(*status)) return fail(Code::Internal, what + " was killed by signal " + std::to_string(WTERMSIG(*status)) + tail);
+  if (WIFSIGNALED(*status))
+    return fail(Code::Internal,
+                what + " was killed by signal " + std::to_string(WTERMSIG(*status)) + tail);
   if (WEXITSTATUS(*status) != 0)
-    return fail(Code::Internal, what + " exited with status " + std::to_string(WEXITSTATUS(*status)) + tail);
+    return fail(Code::Internal,
+                what + " exited with status " + std::to_string(WEXITSTATUS(*status)) + tail);
   return {};
 }
 
 }  // namespace
 
-Status run_hooks(const std::vector<Hook>& hooks, const std::string& kind, const std::string& state_json) {
+Status run_hooks(const std::vector<Hook>& hooks, const std::string& kind,
+                 const std::string& state_json) {
   for (const auto& h : hooks) SILO_TRY(run_one(h, kind, state_json));
   return {};
 }

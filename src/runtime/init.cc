@@ -68,7 +68,8 @@ bool fail(int err, const char* fmt, ...) noexcept {
   return false;
 }
 
-bool run_child_hooks(const std::vector<ChildHook>& hooks, const char* kind, const char* state, size_t len) noexcept {
+bool run_child_hooks(const std::vector<ChildHook>& hooks, const char* kind, const char* state,
+                     size_t len) noexcept {
   for (const auto& h : hooks) {
     int in[2];
     if (::pipe2(in, O_CLOEXEC) != 0) return fail(errno, "hook %s: pipe", kind);
@@ -118,7 +119,8 @@ bool wait_go(const InitPlan& plan) noexcept {
     char payload[kSyncMax];
   } msg;
   ssize_t n = ::read(plan.sync_fd, &msg, sizeof msg);
-  if (n < static_cast<ssize_t>(sizeof msg.h) || msg.h.type != kSyncGo) return fail(ECANCELED, "wait for the runtime");
+  if (n < static_cast<ssize_t>(sizeof msg.h) || msg.h.type != kSyncGo)
+    return fail(ECANCELED, "wait for the runtime");
   g_state_len = static_cast<size_t>(n) - sizeof msg.h;
   std::memcpy(g_state, msg.payload, g_state_len);
   return true;
@@ -142,9 +144,11 @@ bool setup_console(const InitPlan& plan) noexcept {
     ws.ws_col = static_cast<unsigned short>(plan.console_size->width);
     ::ioctl(slave, TIOCSWINSZ, &ws);
   }
-  if (int r = sys::raw_send_fd(plan.console_fd, master); r < 0) return fail(-r, "send the pty over the console socket");
+  if (int r = sys::raw_send_fd(plan.console_fd, master); r < 0)
+    return fail(-r, "send the pty over the console socket");
   ::close(master);
-  if (::ioctl(slave, TIOCSCTTY, 0) != 0) return fail(errno, "make %s the controlling terminal", name);
+  if (::ioctl(slave, TIOCSCTTY, 0) != 0)
+    return fail(errno, "make %s the controlling terminal", name);
   for (int fd = 0; fd < 3; ++fd)
     if (::dup2(slave, fd) < 0) return fail(errno, "dup2 %s", name);
   ::close(slave);
@@ -155,12 +159,14 @@ bool setup_console(const InitPlan& plan) noexcept {
 const char* find_program(const InitPlan& plan, char* buf, size_t size) noexcept {
   const char* prog = plan.args[0].c_str();
   if (std::strchr(prog, '/')) return prog;
-  const char* path = plan.path_env.empty() ? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-                                           : plan.path_env.c_str();
+  const char* path = plan.path_env.empty()
+                         ? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+                         : plan.path_env.c_str();
   while (*path) {
     const char* end = std::strchr(path, ':');
     size_t len = end ? static_cast<size_t>(end - path) : std::strlen(path);
-    if (len > 0 && std::snprintf(buf, size, "%.*s/%s", static_cast<int>(len), path, prog) < static_cast<int>(size)) {
+    if (len > 0 && std::snprintf(buf, size, "%.*s/%s", static_cast<int>(len), path, prog) <
+                       static_cast<int>(size)) {
       struct stat st;
       if (::stat(buf, &st) == 0 && S_ISREG(st.st_mode) && ::access(buf, X_OK) == 0) return buf;
     }
@@ -175,7 +181,8 @@ bool set_identity(const InitPlan& plan) noexcept {
     int r = apply_bounding(*plan.caps, plan.last_cap);
     if (r != 0) return fail(-r, "drop capabilities from the bounding set");
   }
-  if (plan.set_groups && ::setgroups(plan.groups.size(), plan.groups.data()) != 0 && !(errno == EPERM && plan.groups.empty()))
+  if (plan.set_groups && ::setgroups(plan.groups.size(), plan.groups.data()) != 0 &&
+      !(errno == EPERM && plan.groups.empty()))
     return fail(errno, "setgroups");
   if (::setresgid(plan.gid, plan.gid, plan.gid) != 0) return fail(errno, "setresgid %u", plan.gid);
   if (::setresuid(plan.uid, plan.uid, plan.uid) != 0) return fail(errno, "setresuid %u", plan.uid);
@@ -189,9 +196,10 @@ bool set_identity(const InitPlan& plan) noexcept {
 bool prepare_process(const InitPlan& plan) noexcept {
   size_t bad = 0;
   if (int r = apply_rlimits(plan.rlimits, &bad); r != 0)
-    return fail(-r, "setrlimit %s to %llu:%llu (above what this host allows? lower it in process.rlimits)",
-                plan.rlimits[bad].name, static_cast<unsigned long long>(plan.rlimits[bad].soft),
-                static_cast<unsigned long long>(plan.rlimits[bad].hard));
+    return fail(
+        -r, "setrlimit %s to %llu:%llu (above what this host allows? lower it in process.rlimits)",
+        plan.rlimits[bad].name, static_cast<unsigned long long>(plan.rlimits[bad].soft),
+        static_cast<unsigned long long>(plan.rlimits[bad].hard));
   if (plan.umask) ::umask(*plan.umask);
   if (plan.terminal && !setup_console(plan)) return false;
   if (::chdir(plan.cwd.c_str()) != 0) return fail(errno, "chdir to cwd %s", plan.cwd.c_str());
@@ -200,7 +208,8 @@ bool prepare_process(const InitPlan& plan) noexcept {
     if (int r = apply_seccomp(plan.seccomp); r != 0) return fail(-r, "load the seccomp filter");
   }
   if (!set_identity(plan)) return false;
-  if (plan.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return fail(errno, "set no_new_privs");
+  if (plan.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    return fail(errno, "set no_new_privs");
   return true;
 }
 
@@ -308,9 +317,9 @@ Result<pid_t> spawn_init(const InitPlan& plan, const std::vector<std::pair<int, 
   auto status = sys::waitpid(mid, 0);
   auto msg = sync_recv(parent_sync_fd, true);
   if (!msg) return wrap(msg.error(), "start the container init");
-  if (msg->type == kSyncError)
-    return fail_errno(msg->err, msg->payload);
-  if (msg->type != kSyncPid) return fail(Code::Internal, "start the container init: unexpected message");
+  if (msg->type == kSyncError) return fail_errno(msg->err, msg->payload);
+  if (msg->type != kSyncPid)
+    return fail(Code::Internal, "start the container init: unexpected message");
   (void)status;
   return static_cast<pid_t>(msg->err);
 }
@@ -321,7 +330,8 @@ Status sync_send(int fd, SyncType type, int err, std::string_view payload) {
   SyncHeader h{type, err};
   std::memcpy(buf.data(), &h, sizeof h);
   std::memcpy(buf.data() + sizeof h, payload.data(), payload.size());
-  if (::send(fd, buf.data(), buf.size(), MSG_NOSIGNAL) < 0) return fail_errno(errno, "sync with the container init");
+  if (::send(fd, buf.data(), buf.size(), MSG_NOSIGNAL) < 0)
+    return fail_errno(errno, "sync with the container init");
   return {};
 }
 
@@ -331,13 +341,16 @@ Result<SyncMessage> sync_recv(int fd, bool dont_wait) {
   do {
     n = ::recv(fd, buf.data(), buf.size(), dont_wait ? MSG_DONTWAIT : 0);
   } while (n < 0 && errno == EINTR);
-  if (n < 0 && errno == EAGAIN) return fail(Code::Unavailable, "the container init's parent exited without a word");
+  if (n < 0 && errno == EAGAIN)
+    return fail(Code::Unavailable, "the container init's parent exited without a word");
   if (n < 0) return fail_errno(errno, "read from the container init");
   if (n == 0) return fail(Code::Unavailable, "the container init exited during setup");
-  if (static_cast<size_t>(n) < sizeof(SyncHeader)) return fail(Code::Internal, "short message from the container init");
+  if (static_cast<size_t>(n) < sizeof(SyncHeader))
+    return fail(Code::Internal, "short message from the container init");
   SyncHeader h;
   std::memcpy(&h, buf.data(), sizeof h);
-  return SyncMessage{static_cast<SyncType>(h.type), h.err, buf.substr(sizeof h, static_cast<size_t>(n) - sizeof h)};
+  return SyncMessage{static_cast<SyncType>(h.type), h.err,
+                     buf.substr(sizeof h, static_cast<size_t>(n) - sizeof h)};
 }
 
 }  // namespace silo::runtime

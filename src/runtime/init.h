@@ -116,7 +116,8 @@ constexpr size_t kSyncMax = 64 * 1024;
 // The init is cloned with CLONE_PARENT there, so it is always the caller's child.
 // `parent_sync_fd` is the caller's end of the socket pair whose other end is plan.sync_fd.
 // Returns the init's pid as the caller sees it.
-[[nodiscard]] Result<pid_t> spawn_init(const InitPlan& plan, const std::vector<std::pair<int, int>>& joins,
+[[nodiscard]] Result<pid_t> spawn_init(const InitPlan& plan,
+                                       const std::vector<std::pair<int, int>>& joins,
                                        int parent_sync_fd);
 
 // Parent side of the protocol: sends one message.

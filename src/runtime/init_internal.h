@@ -13,6 +13,7 @@ bool setup_rootfs(const InitPlan& plan, const char* state, size_t state_len) noe
 // After pivot_root: sysctls, masked and read-only paths, read-only root, propagation.
 bool finish_rootfs(const InitPlan& plan) noexcept;
 // Runs hooks in the child (fork + execve), state JSON on stdin; false on a failing hook.
-bool run_child_hooks(const std::vector<ChildHook>& hooks, const char* kind, const char* state, size_t len) noexcept;
+bool run_child_hooks(const std::vector<ChildHook>& hooks, const char* kind, const char* state,
+                     size_t len) noexcept;
 
 }  // namespace silo::runtime::child

@@ -16,15 +16,31 @@ struct FlagWord {
 };
 
 constexpr FlagWord kFlagWords[] = {
-    {"defaults", false, 0},        {"ro", false, MS_RDONLY},          {"rw", true, MS_RDONLY},
-    {"nosuid", false, MS_NOSUID},  {"suid", true, MS_NOSUID},         {"nodev", false, MS_NODEV},
-    {"dev", true, MS_NODEV},       {"noexec", false, MS_NOEXEC},      {"exec", true, MS_NOEXEC},
-    {"sync", false, MS_SYNCHRONOUS}, {"async", true, MS_SYNCHRONOUS}, {"dirsync", false, MS_DIRSYNC},
-    {"remount", false, MS_REMOUNT}, {"mand", false, MS_MANDLOCK},     {"nomand", true, MS_MANDLOCK},
-    {"noatime", false, MS_NOATIME}, {"atime", true, MS_NOATIME},      {"nodiratime", false, MS_NODIRATIME},
-    {"diratime", true, MS_NODIRATIME}, {"relatime", false, MS_RELATIME}, {"norelatime", true, MS_RELATIME},
-    {"strictatime", false, MS_STRICTATIME}, {"nostrictatime", true, MS_STRICTATIME},
-    {"bind", false, MS_BIND},      {"rbind", false, MS_BIND | MS_REC},
+    {"defaults", false, 0},
+    {"ro", false, MS_RDONLY},
+    {"rw", true, MS_RDONLY},
+    {"nosuid", false, MS_NOSUID},
+    {"suid", true, MS_NOSUID},
+    {"nodev", false, MS_NODEV},
+    {"dev", true, MS_NODEV},
+    {"noexec", false, MS_NOEXEC},
+    {"exec", true, MS_NOEXEC},
+    {"sync", false, MS_SYNCHRONOUS},
+    {"async", true, MS_SYNCHRONOUS},
+    {"dirsync", false, MS_DIRSYNC},
+    {"remount", false, MS_REMOUNT},
+    {"mand", false, MS_MANDLOCK},
+    {"nomand", true, MS_MANDLOCK},
+    {"noatime", false, MS_NOATIME},
+    {"atime", true, MS_NOATIME},
+    {"nodiratime", false, MS_NODIRATIME},
+    {"diratime", true, MS_NODIRATIME},
+    {"relatime", false, MS_RELATIME},
+    {"norelatime", true, MS_RELATIME},
+    {"strictatime", false, MS_STRICTATIME},
+    {"nostrictatime", true, MS_STRICTATIME},
+    {"bind", false, MS_BIND},
+    {"rbind", false, MS_BIND | MS_REC},
 };
 
 struct PropWord {
@@ -33,8 +49,9 @@ struct PropWord {
 };
 
 constexpr PropWord kPropWords[] = {
-    {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC}, {"shared", MS_SHARED},
-    {"rshared", MS_SHARED | MS_REC}, {"slave", MS_SLAVE},             {"rslave", MS_SLAVE | MS_REC},
+    {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+    {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
+    {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
     {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
 };
 
@@ -42,12 +59,15 @@ constexpr PropWord kPropWords[] = {
 constexpr const char* kIgnored[] = {"tmpcopyup", "idmap", "ridmap", "copy-symlink", "notmpcopyup"};
 
 // Flags a bind remount can change (others are not remountable per bind).
-constexpr unsigned long kBindRemountable = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME |
-                                           MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME;
+constexpr unsigned long kBindRemountable = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC |
+                                           MS_NOATIME | MS_NODIRATIME | MS_RELATIME |
+                                           MS_STRICTATIME;
 
 }  // namespace
 
-bool MountOptions::bind() const { return (flags & MS_BIND) != 0; }
+bool MountOptions::bind() const {
+  return (flags & MS_BIND) != 0;
+}
 
 MountOptions parse_mount_options(const std::vector<std::string>& options) {
   MountOptions out;
@@ -114,8 +134,8 @@ MountOp plan_one(const Mount& m, const std::string& bundle) {
 
 // A "cgroup" mount: cgroup2 (or a bind of the container's v2 dir) on a v2 host; on v1, a
 // tmpfs with one bind of the container's directory per hierarchy, as runc lays it out.
-void plan_cgroup(const Mount& m, const std::vector<std::pair<std::string, std::string>>& paths, bool cgroupns,
-                 std::vector<MountOp>& out) {
+void plan_cgroup(const Mount& m, const std::vector<std::pair<std::string, std::string>>& paths,
+                 bool cgroupns, std::vector<MountOp>& out) {
   MountOptions o = parse_mount_options(m.options);
   unsigned long ro = o.flags & MS_RDONLY;
   unsigned long base = (o.flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME));
@@ -163,13 +183,14 @@ void plan_cgroup(const Mount& m, const std::vector<std::pair<std::string, std::s
 
 }  // namespace
 
-Result<std::vector<MountOp>> plan_mounts(const Spec& spec, const std::string& bundle,
-                                         const std::vector<std::pair<std::string, std::string>>& cgroup_paths,
-                                         bool cgroupns) {
+Result<std::vector<MountOp>> plan_mounts(
+    const Spec& spec, const std::string& bundle,
+    const std::vector<std::pair<std::string, std::string>>& cgroup_paths, bool cgroupns) {
   std::vector<MountOp> out;
   for (const auto& m : spec.mounts) {
     if (m.destination.find("/../") != std::string::npos || m.destination.ends_with("/.."))
-      return fail(Code::Invalid, "mounts: destination \"" + m.destination + "\" must not contain \"..\"");
+      return fail(Code::Invalid,
+                  "mounts: destination \"" + m.destination + "\" must not contain \"..\"");
     if (m.type == "cgroup" || m.type == "cgroup2") {
       if (!cgroup_paths.empty()) plan_cgroup(m, cgroup_paths, cgroupns, out);
       continue;

@@ -14,8 +14,9 @@ namespace {
 // setns(2): a user namespace must be joined before the others it owns; the mount
 // namespace last, since joining it changes the root the other /proc paths resolve in.
 constexpr NamespaceKind kKinds[] = {
-    {"user", "user", CLONE_NEWUSER}, {"ipc", "ipc", CLONE_NEWIPC},       {"uts", "uts", CLONE_NEWUTS},
-    {"network", "net", CLONE_NEWNET}, {"pid", "pid", CLONE_NEWPID},      {"cgroup", "cgroup", CLONE_NEWCGROUP},
+    {"user", "user", CLONE_NEWUSER}, {"ipc", "ipc", CLONE_NEWIPC},
+    {"uts", "uts", CLONE_NEWUTS},    {"network", "net", CLONE_NEWNET},
+    {"pid", "pid", CLONE_NEWPID},    {"cgroup", "cgroup", CLONE_NEWCGROUP},
     {"time", "time", CLONE_NEWTIME}, {"mount", "mnt", CLONE_NEWNS},
 };
 }  // namespace

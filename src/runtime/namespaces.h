@@ -6,9 +6,9 @@
 namespace silo::runtime {
 
 struct NamespaceKind {
-  const char* oci;    // "network"
-  const char* proc;   // "net" (as in /proc/<pid>/ns/net)
-  int clone_flag;     // CLONE_NEWNET
+  const char* oci;   // "network"
+  const char* proc;  // "net" (as in /proc/<pid>/ns/net)
+  int clone_flag;    // CLONE_NEWNET
 };
 
 // All kinds, in the order namespaces must be joined (user first, mount last).

@@ -16,7 +16,8 @@ Result<mode_t> device_type(const Device& d) {
   if (d.type == "c" || d.type == "u") return S_IFCHR;
   if (d.type == "b") return S_IFBLK;
   if (d.type == "p") return S_IFIFO;
-  return fail(Code::Invalid, "linux.devices: " + d.path + " has unknown type \"" + d.type + "\" (use c, b, u or p)");
+  return fail(Code::Invalid, "linux.devices: " + d.path + " has unknown type \"" + d.type +
+                                 "\" (use c, b, u or p)");
 }
 
 Status plan_namespaces(const Spec& spec, InitPlan& plan, NamespaceJoins* joins) {
@@ -33,24 +34,30 @@ Status plan_namespaces(const Spec& spec, InitPlan& plan, NamespaceJoins* joins) 
     }
   }
   if (!spec.linux.find_namespace("mount"))
-    return fail(Code::Invalid, "linux.namespaces: a mount namespace is required (add {\"type\": \"mount\"})");
+    return fail(Code::Invalid,
+                "linux.namespaces: a mount namespace is required (add {\"type\": \"mount\"})");
   if (plan.new_user && (spec.linux.uid_mappings.empty() || spec.linux.gid_mappings.empty()))
-    return fail(Code::Invalid, "linux.uidMappings/gidMappings: a new user namespace needs both mappings");
+    return fail(Code::Invalid,
+                "linux.uidMappings/gidMappings: a new user namespace needs both mappings");
   const Namespace* uts = spec.linux.find_namespace("uts");
   if ((!spec.hostname.empty() || !spec.domainname.empty()) && !uts)
-    return fail(Code::Invalid, "hostname: setting it needs a uts namespace (add {\"type\": \"uts\"})");
+    return fail(Code::Invalid,
+                "hostname: setting it needs a uts namespace (add {\"type\": \"uts\"})");
   // Joins happen in kind order (user first, mount last).
   size_t n;
   const NamespaceKind* kinds = namespace_kinds(&n);
   std::stable_sort(joins->begin(), joins->end(), [&](const auto& a, const auto& b) {
-    auto idx = [&](const std::string& t) { return std::find_if(kinds, kinds + n, [&](auto& k) { return t == k.oci; }) - kinds; };
+    auto idx = [&](const std::string& t) {
+      return std::find_if(kinds, kinds + n, [&](auto& k) { return t == k.oci; }) - kinds;
+    };
     return idx(a.first) < idx(b.first);
   });
   return {};
 }
 
 Status plan_rootfs(const Spec& spec, const std::string& bundle,
-                   const std::vector<std::pair<std::string, std::string>>& cgroup_paths, InitPlan& plan) {
+                   const std::vector<std::pair<std::string, std::string>>& cgroup_paths,
+                   InitPlan& plan) {
   plan.rootfs = spec.root.path;
   plan.readonly_root = spec.root.readonly;
   auto prop = parse_propagation(spec.linux.rootfs_propagation);
@@ -60,7 +67,8 @@ Status plan_rootfs(const Spec& spec, const std::string& bundle,
   auto mounts = plan_mounts(spec, bundle, cgroup_paths, plan.unshare_cgroup);
   if (!mounts) return std::unexpected(mounts.error());
   plan.mounts = std::move(*mounts);
-  plan.populate_dev = std::any_of(spec.mounts.begin(), spec.mounts.end(), [](const Mount& m) { return m.destination == "/dev"; });
+  plan.populate_dev = std::any_of(spec.mounts.begin(), spec.mounts.end(),
+                                  [](const Mount& m) { return m.destination == "/dev"; });
   for (const auto& d : spec.linux.devices) {
     auto type = device_type(d);
     if (!type) return std::unexpected(type.error());
@@ -83,8 +91,10 @@ Status plan_rootfs(const Spec& spec, const std::string& bundle,
       return fail(Code::Invalid, "linux.sysctl: invalid key \"" + key + "\"");
     std::string path = "/proc/sys/" + key;
     std::replace(path.begin() + 10, path.end(), '.', '/');
-    if (key.rfind("net.", 0) == 0 && !(plan.clone_flags & CLONE_NEWNET) && !spec.linux.find_namespace("network"))
-      return fail(Code::Invalid, "linux.sysctl: " + key + " needs a network namespace of the container's own");
+    if (key.rfind("net.", 0) == 0 && !(plan.clone_flags & CLONE_NEWNET) &&
+        !spec.linux.find_namespace("network"))
+      return fail(Code::Invalid,
+                  "linux.sysctl: " + key + " needs a network namespace of the container's own");
     plan.sysctls.emplace_back(path, value);
   }
   return {};
@@ -132,9 +142,9 @@ Status plan_process(const Process& p, const Spec& spec, InitPlan& plan) {
   return {};
 }
 
-Result<InitPlan> plan_container(const Spec& spec, const std::string& bundle,
-                                const std::vector<std::pair<std::string, std::string>>& cgroup_paths,
-                                NamespaceJoins* joins) {
+Result<InitPlan> plan_container(
+    const Spec& spec, const std::string& bundle,
+    const std::vector<std::pair<std::string, std::string>>& cgroup_paths, NamespaceJoins* joins) {
   InitPlan plan;
   SILO_TRY(plan_namespaces(spec, plan, joins));
   SILO_TRY(plan_rootfs(spec, bundle, cgroup_paths, plan));
@@ -146,13 +156,21 @@ Result<InitPlan> plan_container(const Spec& spec, const std::string& bundle,
 }
 
 std::vector<DeviceRule> implied_device_rules(const Spec& spec) {
-  auto rule = [](const char* type, std::optional<int64_t> major, std::optional<int64_t> minor, const char* access) {
+  auto rule = [](const char* type, std::optional<int64_t> major, std::optional<int64_t> minor,
+                 const char* access) {
     return DeviceRule{true, type, major, minor, access};
   };
   std::vector<DeviceRule> out = {
-      rule("c", std::nullopt, std::nullopt, "m"), rule("b", std::nullopt, std::nullopt, "m"),
-      rule("c", 1, 3, "rwm"),  rule("c", 1, 5, "rwm"), rule("c", 1, 7, "rwm"), rule("c", 1, 8, "rwm"),
-      rule("c", 1, 9, "rwm"),  rule("c", 5, 0, "rwm"), rule("c", 5, 1, "rwm"), rule("c", 5, 2, "rwm"),
+      rule("c", std::nullopt, std::nullopt, "m"),
+      rule("b", std::nullopt, std::nullopt, "m"),
+      rule("c", 1, 3, "rwm"),
+      rule("c", 1, 5, "rwm"),
+      rule("c", 1, 7, "rwm"),
+      rule("c", 1, 8, "rwm"),
+      rule("c", 1, 9, "rwm"),
+      rule("c", 5, 0, "rwm"),
+      rule("c", 5, 1, "rwm"),
+      rule("c", 5, 2, "rwm"),
       rule("c", 136, std::nullopt, "rwm"),
   };
   for (const auto& d : spec.linux.devices) {

@@ -16,9 +16,9 @@ using NamespaceJoins = std::vector<std::pair<std::string, std::string>>;
 
 // Builds the plan for a new container. `cgroup_paths` come from the cgroup manager.
 // Errors name the spec field in the way ("linux.namespaces: ...", "process.rlimits: ...").
-[[nodiscard]] Result<InitPlan> plan_container(const Spec& spec, const std::string& bundle,
-                                              const std::vector<std::pair<std::string, std::string>>& cgroup_paths,
-                                              NamespaceJoins* joins);
+[[nodiscard]] Result<InitPlan> plan_container(
+    const Spec& spec, const std::string& bundle,
+    const std::vector<std::pair<std::string, std::string>>& cgroup_paths, NamespaceJoins* joins);
 // The process part alone (exec into a running container).
 [[nodiscard]] Status plan_process(const Process& p, const Spec& spec, InitPlan& plan);
 // Device cgroup rules the container needs besides the spec's: its default /dev nodes,

@@ -101,7 +101,8 @@ bool do_mount(int rootfd, const char* rootfs, const MountOp& op) noexcept {
     // our own (host network), fall back to a read-only recursive bind of /sys as runc does.
     if (op.sysfs_fallback && (err == EPERM || err == EBUSY) &&
         ::mount("/sys", target.buf, nullptr, MS_BIND | MS_REC, nullptr) == 0) {
-      ::mount(nullptr, target.buf, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(target.buf), nullptr);
+      ::mount(nullptr, target.buf, nullptr,
+              MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(target.buf), nullptr);
     } else {
       ok = fail(err, "mount %s on %s%s (type %s)", op.source.c_str(), rootfs, op.target.c_str(),
                 fstype ? fstype : "bind");
@@ -130,12 +131,13 @@ struct DefaultDevice {
   unsigned major, minor;
 };
 constexpr DefaultDevice kDefaultDevices[] = {
-    {"/dev/null", 1, 3}, {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
+    {"/dev/null", 1, 3},   {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
     {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
 };
 
 // mknod, or — where that is not allowed (a user namespace) — a bind of the host's node.
-bool make_device(int rootfd, const char* path, mode_t mode, dev_t dev, uid_t uid, gid_t gid, bool in_userns) noexcept {
+bool make_device(int rootfd, const char* path, mode_t mode, dev_t dev, uid_t uid, gid_t gid,
+                 bool in_userns) noexcept {
   if (!in_userns) {
     const char* slash = std::strrchr(path, '/');
     char dir[PATH_MAX];
@@ -165,21 +167,26 @@ bool make_device(int rootfd, const char* path, mode_t mode, dev_t dev, uid_t uid
   int fd = open_in_root(rootfd, path, true, true);
   if (fd < 0) return fail(-fd, "create %s", path);
   FdPath target(fd);
-  bool ok = ::mount(path, target.buf, nullptr, MS_BIND, nullptr) == 0 || fail(errno, "bind host device %s", path);
+  bool ok = ::mount(path, target.buf, nullptr, MS_BIND, nullptr) == 0 ||
+            fail(errno, "bind host device %s", path);
   ::close(fd);
   return ok;
 }
 
 bool populate_dev(const InitPlan& plan, int rootfd) noexcept {
   for (const auto& d : kDefaultDevices) {
-    if (!make_device(rootfd, d.path, S_IFCHR | 0666, makedev(d.major, d.minor), 0, 0, plan.new_user)) return false;
+    if (!make_device(rootfd, d.path, S_IFCHR | 0666, makedev(d.major, d.minor), 0, 0,
+                     plan.new_user))
+      return false;
   }
   struct Link {
     const char* target;
     const char* path;
   };
-  constexpr Link kLinks[] = {{"/proc/self/fd", "dev/fd"},       {"/proc/self/fd/0", "dev/stdin"},
-                             {"/proc/self/fd/1", "dev/stdout"}, {"/proc/self/fd/2", "dev/stderr"},
+  constexpr Link kLinks[] = {{"/proc/self/fd", "dev/fd"},
+                             {"/proc/self/fd/0", "dev/stdin"},
+                             {"/proc/self/fd/1", "dev/stdout"},
+                             {"/proc/self/fd/2", "dev/stderr"},
                              {"pts/ptmx", "dev/ptmx"}};
   int dev = open_in_root(rootfd, "/dev", false, false);
   if (dev < 0) return fail(-dev, "open /dev");
@@ -205,14 +212,16 @@ bool pivot(const InitPlan& plan) noexcept {
   int r = sys::raw_pivot_root(".", ".");
   if (r == -EINVAL) {
     // pivot_root(2) refuses the initramfs root ("rootfs"); move the tree over "/" and chroot.
-    if (::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) return fail(errno, "move %s to /", plan.rootfs.c_str());
+    if (::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0)
+      return fail(errno, "move %s to /", plan.rootfs.c_str());
     if (::chroot(".") != 0) return fail(errno, "chroot %s", plan.rootfs.c_str());
     return ::chdir("/") == 0 || fail(errno, "chdir /");
   }
   if (r != 0) return fail(-r, "pivot_root %s", plan.rootfs.c_str());
   // The old root is now stacked on top of "/": detach it. Make it a slave first so the
   // unmount cannot propagate back to the host (pivot_root(2), NOTES).
-  if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) return fail(errno, "make old root a slave");
+  if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0)
+    return fail(errno, "make old root a slave");
   if (::umount2(".", MNT_DETACH) != 0) return fail(errno, "detach the old root");
   return ::chdir("/") == 0 || fail(errno, "chdir /");
 }
@@ -223,7 +232,8 @@ bool setup_rootfs(const InitPlan& plan, const char* state, size_t state_len) noe
   unsigned long prop = plan.root_propagation ? plan.root_propagation : (MS_SLAVE | MS_REC);
   // Shared propagation is applied at the end: pivot_root needs a non-shared parent.
   if (prop & MS_SHARED) prop = MS_SLAVE | MS_REC;
-  if (::mount(nullptr, "/", nullptr, prop, nullptr) != 0) return fail(errno, "set propagation of /");
+  if (::mount(nullptr, "/", nullptr, prop, nullptr) != 0)
+    return fail(errno, "set propagation of /");
   if (::mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
     return fail(errno, "bind %s onto itself", plan.rootfs.c_str());
   int rootfd = ::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -241,12 +251,15 @@ bool setup_rootfs(const InitPlan& plan, const char* state, size_t state_len) noe
   if (!ok) return false;
   if (plan.wait_for_runtime_hooks) {
     SyncHeader h{kSyncHooks, 0};
-    if (::write(plan.sync_fd, &h, sizeof h) != sizeof h) return fail(errno, "ask for createRuntime hooks");
+    if (::write(plan.sync_fd, &h, sizeof h) != sizeof h)
+      return fail(errno, "ask for createRuntime hooks");
     SyncHeader reply{};
-    if (::read(plan.sync_fd, &reply, sizeof reply) < static_cast<ssize_t>(sizeof reply) || reply.type != kSyncHooksDone)
+    if (::read(plan.sync_fd, &reply, sizeof reply) < static_cast<ssize_t>(sizeof reply) ||
+        reply.type != kSyncHooksDone)
       return fail(ECANCELED, "wait for createRuntime hooks");
   }
-  if (!run_child_hooks(plan.create_container_hooks, "createContainer", state, state_len)) return false;
+  if (!run_child_hooks(plan.create_container_hooks, "createContainer", state, state_len))
+    return false;
   return pivot(plan);
 }
 
@@ -265,7 +278,8 @@ bool finish_rootfs(const InitPlan& plan) noexcept {
       if (errno == ENOENT) continue;
       return fail(errno, "bind read-only path %s", path);
     }
-    if (::mount(nullptr, path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(path), nullptr) != 0)
+    if (::mount(nullptr, path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(path),
+                nullptr) != 0)
       return fail(errno, "remount %s read-only", path);
   }
   for (const auto& p : plan.masked_paths) {
@@ -280,9 +294,11 @@ bool finish_rootfs(const InitPlan& plan) noexcept {
     if (r != 0) return fail(errno, "mask %s", path);
   }
   if (plan.readonly_root &&
-      ::mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags("/"), nullptr) != 0)
+      ::mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags("/"),
+              nullptr) != 0)
     return fail(errno, "remount / read-only");
-  if (plan.final_propagation && ::mount(nullptr, "/", nullptr, plan.final_propagation, nullptr) != 0)
+  if (plan.final_propagation &&
+      ::mount(nullptr, "/", nullptr, plan.final_propagation, nullptr) != 0)
     return fail(errno, "set propagation of /");
   return true;
 }

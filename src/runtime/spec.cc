@@ -8,7 +8,8 @@ namespace silo::runtime {
 
 namespace {
 
-Status parse_strings(const Json& j, const char* key, std::vector<std::string>& out, const std::string& where) {
+Status parse_strings(const Json& j, const char* key, std::vector<std::string>& out,
+                     const std::string& where) {
   return get_opt(j, key, out, where);
 }
 
@@ -35,7 +36,8 @@ Status parse_caps(const Json& j, Capabilities& c) {
 }
 
 template <class T>
-Status get_optional(const Json& j, const char* key, std::optional<T>& out, const std::string& where) {
+Status get_optional(const Json& j, const char* key, std::optional<T>& out,
+                    const std::string& where) {
   if (!j.contains(key) || j[key].is_null()) return {};
   T v{};
   SILO_TRY(get_opt(j, key, v, where));
@@ -49,11 +51,13 @@ Status parse_hooks(const Json& j, std::vector<Hook>& out, const std::string& whe
     Hook hook;
     SILO_TRY(get_opt(h, "path", hook.path, where));
     if (hook.path.empty() || hook.path[0] != '/')
-      return fail(Code::Invalid, where + ".path: must be an absolute path, got \"" + hook.path + "\"");
+      return fail(Code::Invalid,
+                  where + ".path: must be an absolute path, got \"" + hook.path + "\"");
     SILO_TRY(get_opt(h, "args", hook.args, where));
     SILO_TRY(get_opt(h, "env", hook.env, where));
     SILO_TRY(get_optional(h, "timeout", hook.timeout, where));
-    if (hook.timeout && *hook.timeout <= 0) return fail(Code::Invalid, where + ".timeout: must be positive");
+    if (hook.timeout && *hook.timeout <= 0)
+      return fail(Code::Invalid, where + ".timeout: must be positive");
     out.push_back(std::move(hook));
   }
   return {};
@@ -149,12 +153,16 @@ Status parse_linux(const Json& j, Linux& l) {
       Namespace ns;
       SILO_TRY(get_opt(n, "type", ns.type, w + ".namespaces"));
       SILO_TRY(get_opt(n, "path", ns.path, w + ".namespaces"));
-      static const char* kKnown[] = {"pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"};
+      static const char* kKnown[] = {"pid", "network", "mount",  "ipc",
+                                     "uts", "user",    "cgroup", "time"};
       bool known = false;
       for (auto* k : kKnown) known |= ns.type == k;
-      if (!known) return fail(Code::Invalid, "linux.namespaces: unknown namespace type \"" + ns.type + "\"");
+      if (!known)
+        return fail(Code::Invalid, "linux.namespaces: unknown namespace type \"" + ns.type + "\"");
       for (const auto& prev : l.namespaces)
-        if (prev.type == ns.type) return fail(Code::Invalid, "linux.namespaces: namespace \"" + ns.type + "\" listed twice");
+        if (prev.type == ns.type)
+          return fail(Code::Invalid,
+                      "linux.namespaces: namespace \"" + ns.type + "\" listed twice");
       l.namespaces.push_back(ns);
     }
   }
@@ -210,9 +218,11 @@ Result<Process> parse_process(const Json& p) {
     SILO_TRY(get_opt(*it, "width", cs.width, "process.consoleSize"));
     out.console_size = cs;
   }
-  if (auto it = p.find("user"); it != p.end() && it->is_object()) SILO_TRY(parse_user(*it, out.user));
+  if (auto it = p.find("user"); it != p.end() && it->is_object())
+    SILO_TRY(parse_user(*it, out.user));
   SILO_TRY(get_opt(p, "args", out.args, "process"));
-  if (out.args.empty()) return fail(Code::Invalid, "process.args: must name the program to run (empty)");
+  if (out.args.empty())
+    return fail(Code::Invalid, "process.args: must name the program to run (empty)");
   SILO_TRY(get_opt(p, "env", out.env, "process"));
   SILO_TRY(get_opt(p, "cwd", out.cwd, "process"));
   if (out.cwd.empty() || out.cwd[0] != '/')
@@ -229,8 +239,9 @@ Result<Process> parse_process(const Json& p) {
       SILO_TRY(get_opt(r, "soft", rl.soft, "process.rlimits"));
       SILO_TRY(get_opt(r, "hard", rl.hard, "process.rlimits"));
       if (rl.soft > rl.hard)
-        return fail(Code::Invalid, "process.rlimits: " + rl.type + " soft limit " + std::to_string(rl.soft) +
-                                       " is above its hard limit " + std::to_string(rl.hard));
+        return fail(Code::Invalid, "process.rlimits: " + rl.type + " soft limit " +
+                                       std::to_string(rl.soft) + " is above its hard limit " +
+                                       std::to_string(rl.hard));
       out.rlimits.push_back(rl);
     }
   }
@@ -265,13 +276,15 @@ Result<Spec> parse_spec(const Json& doc) {
       SILO_TRY(get_opt(m, "source", mt.source, "mounts"));
       SILO_TRY(get_opt(m, "options", mt.options, "mounts"));
       if (mt.destination.empty() || mt.destination[0] != '/')
-        return fail(Code::Invalid, "mounts: destination \"" + mt.destination + "\" must be an absolute path");
+        return fail(Code::Invalid,
+                    "mounts: destination \"" + mt.destination + "\" must be an absolute path");
       s.mounts.push_back(std::move(mt));
     }
   }
   if (auto it = doc.find("hooks"); it != doc.end() && it->is_object()) {
     auto h = [&](const char* key, std::vector<Hook>& out) -> Status {
-      if (auto f = it->find(key); f != it->end() && !f->is_null()) return parse_hooks(*f, out, std::string("hooks.") + key);
+      if (auto f = it->find(key); f != it->end() && !f->is_null())
+        return parse_hooks(*f, out, std::string("hooks.") + key);
       return {};
     };
     SILO_TRY(h("prestart", s.hooks.prestart));
@@ -281,7 +294,8 @@ Result<Spec> parse_spec(const Json& doc) {
     SILO_TRY(h("poststart", s.hooks.poststart));
     SILO_TRY(h("poststop", s.hooks.poststop));
   }
-  if (auto it = doc.find("linux"); it != doc.end() && it->is_object()) SILO_TRY(parse_linux(*it, s.linux));
+  if (auto it = doc.find("linux"); it != doc.end() && it->is_object())
+    SILO_TRY(parse_linux(*it, s.linux));
   SILO_TRY(get_opt(doc, "annotations", s.annotations, "config"));
   return s;
 }
@@ -295,7 +309,8 @@ Result<Spec> load_spec(const std::string& bundle) {
   if (!spec) return wrap(spec.error(), bundle + "/config.json");
   if (spec->root.path[0] != '/') spec->root.path = bundle + "/" + spec->root.path;
   if (!sys::is_directory(spec->root.path))
-    return fail(Code::NotFound, "root.path " + spec->root.path + " is not a directory; unpack a root filesystem there");
+    return fail(Code::NotFound, "root.path " + spec->root.path +
+                                    " is not a directory; unpack a root filesystem there");
   return spec;
 }
 
@@ -307,7 +322,8 @@ Json default_spec_json(bool rootless) {
        {{"terminal", true},
         {"user", {{"uid", 0}, {"gid", 0}}},
         {"args", {"sh"}},
-        {"env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"}},
+        {"env",
+         {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"}},
         {"cwd", "/"},
         {"capabilities",
          {{"bounding", caps}, {"effective", caps}, {"permitted", caps}, {"ambient", caps}}},
@@ -317,23 +333,38 @@ Json default_spec_json(bool rootless) {
       {"hostname", "silo"},
       {"mounts",
        {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
-        {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+        {{"destination", "/dev"},
+         {"type", "tmpfs"},
+         {"source", "tmpfs"},
          {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
-        {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
+        {{"destination", "/dev/pts"},
+         {"type", "devpts"},
+         {"source", "devpts"},
          {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}}},
-        {{"destination", "/dev/shm"}, {"type", "tmpfs"}, {"source", "shm"},
+        {{"destination", "/dev/shm"},
+         {"type", "tmpfs"},
+         {"source", "shm"},
          {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
-        {{"destination", "/dev/mqueue"}, {"type", "mqueue"}, {"source", "mqueue"},
+        {{"destination", "/dev/mqueue"},
+         {"type", "mqueue"},
+         {"source", "mqueue"},
          {"options", {"nosuid", "noexec", "nodev"}}},
-        {{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"},
+        {{"destination", "/sys"},
+         {"type", "sysfs"},
+         {"source", "sysfs"},
          {"options", {"nosuid", "noexec", "nodev", "ro"}}}}},
       {"linux",
        {{"resources", {{"devices", {{{"allow", false}, {"access", "rwm"}}}}}},
         {"namespaces",
-         {{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}}},
+         {{{"type", "pid"}},
+          {{"type", "network"}},
+          {{"type", "ipc"}},
+          {{"type", "uts"}},
+          {{"type", "mount"}}}},
         {"maskedPaths",
-         {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-          "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
+         {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+          "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
+          "/proc/scsi"}},
         {"readonlyPaths",
          {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}}};
   if (rootless) {

@@ -70,7 +70,8 @@ struct Hook {
 };
 
 struct Hooks {
-  std::vector<Hook> prestart, create_runtime, create_container, start_container, poststart, poststop;
+  std::vector<Hook> prestart, create_runtime, create_container, start_container, poststart,
+      poststop;
 };
 
 struct Namespace {

@@ -16,11 +16,16 @@ namespace silo::runtime {
 
 std::string status_name(ContainerStatus s) {
   switch (s) {
-    case ContainerStatus::Creating: return "creating";
-    case ContainerStatus::Created: return "created";
-    case ContainerStatus::Running: return "running";
-    case ContainerStatus::Paused: return "paused";
-    case ContainerStatus::Stopped: return "stopped";
+    case ContainerStatus::Creating:
+      return "creating";
+    case ContainerStatus::Created:
+      return "created";
+    case ContainerStatus::Running:
+      return "running";
+    case ContainerStatus::Paused:
+      return "paused";
+    case ContainerStatus::Stopped:
+      return "stopped";
   }
   return "unknown";
 }
@@ -28,23 +33,32 @@ std::string status_name(ContainerStatus s) {
 Status StateDir::reserve(const std::string& id) const {
   SILO_TRY_CTX(sys::mkdir_p(root_, 0711), "runtime root");
   if (::mkdir(dir(id).c_str(), 0711) < 0) {
-    if (errno == EEXIST) return fail(Code::Conflict, "container with id " + id + " already exists; delete it first or pick another id");
+    if (errno == EEXIST)
+      return fail(Code::Conflict, "container with id " + id +
+                                      " already exists; delete it first or pick another id");
     return fail_errno(errno, "mkdir " + dir(id));
   }
   return {};
 }
 
 Status StateDir::save(const ContainerState& st) const {
-  Json j = {{"id", st.id},         {"bundle", st.bundle},   {"rootfs", st.rootfs},
-            {"pid", st.pid},       {"pid_start", st.pid_start}, {"created", st.created},
-            {"owner", st.owner},   {"cgroups_path", st.cgroups_path}, {"config", st.config}};
+  Json j = {{"id", st.id},
+            {"bundle", st.bundle},
+            {"rootfs", st.rootfs},
+            {"pid", st.pid},
+            {"pid_start", st.pid_start},
+            {"created", st.created},
+            {"owner", st.owner},
+            {"cgroups_path", st.cgroups_path},
+            {"config", st.config}};
   return sys::write_file_atomic(dir(st.id) + "/state.json", j.dump(), 0600);
 }
 
 Result<ContainerState> StateDir::load(const std::string& id) const {
   auto text = sys::read_file(dir(id) + "/state.json");
   if (!text) {
-    if (text.error().code == Code::NotFound) return fail(Code::NotFound, "container " + id + " does not exist");
+    if (text.error().code == Code::NotFound)
+      return fail(Code::NotFound, "container " + id + " does not exist");
     return std::unexpected(text.error());
   }
   auto j = parse_json(*text, dir(id) + "/state.json");
@@ -61,12 +75,15 @@ Result<ContainerState> StateDir::load(const std::string& id) const {
     st.cgroups_path = j->value("cgroups_path", "");
     st.config = j->value("config", Json::object());
   } catch (const nlohmann::json::exception& e) {
-    return fail(Code::Internal, "state of container " + id + " is damaged (" + e.what() + "); delete it with --force");
+    return fail(Code::Internal, "state of container " + id + " is damaged (" + e.what() +
+                                    "); delete it with --force");
   }
   return st;
 }
 
-Status StateDir::remove(const std::string& id) const { return sys::remove_all(dir(id)); }
+Status StateDir::remove(const std::string& id) const {
+  return sys::remove_all(dir(id));
+}
 
 std::vector<std::string> StateDir::list() const {
   std::vector<std::string> ids;
@@ -124,27 +141,31 @@ ContainerStatus live_status(const StateDir& dir, const ContainerState& st, bool 
 }
 
 Json state_json(const ContainerState& st, ContainerStatus s) {
-  Json j = {{"ociVersion", st.config.is_object() ? st.config.value("ociVersion", "1.0.2") : "1.0.2"},
-            {"id", st.id},
-            {"pid", s == ContainerStatus::Stopped ? 0 : st.pid},
-            {"status", status_name(s)},
-            {"bundle", st.bundle},
-            {"rootfs", st.rootfs},
-            {"created", st.created},
-            {"owner", st.owner}};
-  if (st.config.is_object() && st.config.contains("annotations")) j["annotations"] = st.config["annotations"];
+  Json j = {
+      {"ociVersion", st.config.is_object() ? st.config.value("ociVersion", "1.0.2") : "1.0.2"},
+      {"id", st.id},
+      {"pid", s == ContainerStatus::Stopped ? 0 : st.pid},
+      {"status", status_name(s)},
+      {"bundle", st.bundle},
+      {"rootfs", st.rootfs},
+      {"created", st.created},
+      {"owner", st.owner}};
+  if (st.config.is_object() && st.config.contains("annotations"))
+    j["annotations"] = st.config["annotations"];
   return j;
 }
 
 std::string now_rfc3339() {
   auto now = std::chrono::system_clock::now();
   auto secs = std::chrono::system_clock::to_time_t(now);
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count() % 1000000000;
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count() %
+            1000000000;
   std::tm tm{};
   ::gmtime_r(&secs, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(ns));
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(ns));
   return buf;
 }
 

@@ -19,11 +19,12 @@ struct ContainerState {
   std::string bundle;
   std::string rootfs;
   pid_t pid = 0;
-  unsigned long long pid_start = 0;  // start time of `pid` (field 22 of /proc/pid/stat), guards against reuse
-  std::string created;               // RFC 3339 UTC
+  unsigned long long pid_start =
+      0;                // start time of `pid` (field 22 of /proc/pid/stat), guards against reuse
+  std::string created;  // RFC 3339 UTC
   std::string owner;
-  std::string cgroups_path;          // as given in the spec (resolved again by cgroup::open)
-  Json config;                       // config.json as it was at create
+  std::string cgroups_path;  // as given in the spec (resolved again by cgroup::open)
+  Json config;               // config.json as it was at create
   std::vector<std::string> annotations_json;  // unused
 };
 

@@ -122,7 +122,8 @@ class V2Manager final : public Manager {
     if (!available)
       return available.error().sys_errno == ENOENT ? Status{} : std::unexpected(available.error());
     auto enabled = detail::read_value(level + "/cgroup.subtree_control");
-    std::vector<std::string> have = enabled ? detail::split_words(*enabled, ' ') : std::vector<std::string>{};
+    std::vector<std::string> have =
+        enabled ? detail::split_words(*enabled, ' ') : std::vector<std::string>{};
     std::vector<std::string> missing;
     for (auto& c : detail::split_words(*available, ' ')) {
       if (std::find(have.begin(), have.end(), c) == have.end()) missing.push_back("+" + c);

@@ -23,11 +23,14 @@ TEST(Error, ErrnoMessageNamesCallAndErrno) {
 
 TEST(Error, WrapPutsContextInFront) {
   Error e{0, Code::Conflict, "port already published"};
-  EXPECT_EQ(e.wrap("publish 8080/tcp").wrap("start web").message, "start web: publish 8080/tcp: port already published");
+  EXPECT_EQ(e.wrap("publish 8080/tcp").wrap("start web").message,
+            "start web: publish 8080/tcp: port already published");
   EXPECT_EQ(e.wrap("x").code, Code::Conflict);
 }
 
-Status failing_step() { return fail(Code::NotFound, "no such thing"); }
+Status failing_step() {
+  return fail(Code::NotFound, "no such thing");
+}
 Status outer() {
   SILO_TRY_CTX(failing_step(), "outer step");
   return {};

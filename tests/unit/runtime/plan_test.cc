@@ -46,7 +46,8 @@ TEST(Plan, NewCgroupNamespaceIsUnsharedByTheInitNotCloned) {
 
 TEST(Plan, JoinsAreOrderedUserFirstMountLast) {
   Spec s = default_spec();
-  s.linux.namespaces = {{"mount", "/proc/1/ns/mnt"}, {"network", "/var/run/netns/x"}, {"pid", ""}, {"uts", ""}};
+  s.linux.namespaces = {
+      {"mount", "/proc/1/ns/mnt"}, {"network", "/var/run/netns/x"}, {"pid", ""}, {"uts", ""}};
   NamespaceJoins joins;
   auto plan = plan_container(s, "/b", {}, &joins);
   ASSERT_TRUE(plan) << plan.error().message;

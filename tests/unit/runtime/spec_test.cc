@@ -1,17 +1,18 @@
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 
+#include <unistd.h>
+#include "common/sys.h"
 #include "runtime/mounts.h"
 #include "runtime/spec.h"
 #include "runtime/state.h"
-#include "common/sys.h"
-#include <unistd.h>
 
 namespace silo::runtime {
 namespace {
 
 Json minimal() {
-  return Json::parse(R"({"ociVersion":"1.0.2","process":{"args":["sh"],"cwd":"/"},"root":{"path":"rootfs"}})");
+  return Json::parse(
+      R"({"ociVersion":"1.0.2","process":{"args":["sh"],"cwd":"/"},"root":{"path":"rootfs"}})");
 }
 
 TEST(Spec, DefaultSpecParses) {
@@ -36,9 +37,11 @@ TEST(Spec, RootlessDefaultHasUserNamespaceAndMappings) {
 
 TEST(Spec, ParsesResourcesHooksAndSeccomp) {
   Json j = minimal();
-  j["linux"]["resources"] = Json::parse(R"({"memory":{"limit":8388608,"swap":8388608},"cpu":{"shares":512,"quota":50000,"period":100000,"cpus":"0"},"pids":{"limit":64}})");
+  j["linux"]["resources"] = Json::parse(
+      R"({"memory":{"limit":8388608,"swap":8388608},"cpu":{"shares":512,"quota":50000,"period":100000,"cpus":"0"},"pids":{"limit":64}})");
   j["hooks"]["prestart"] = Json::parse(R"([{"path":"/bin/true","args":["true"],"timeout":5}])");
-  j["linux"]["seccomp"] = Json::parse(R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]})");
+  j["linux"]["seccomp"] = Json::parse(
+      R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]})");
   auto s = parse_spec(j);
   ASSERT_TRUE(s) << s.error().message;
   ASSERT_TRUE(s->linux.resources);
@@ -68,7 +71,8 @@ TEST(Spec, ErrorsNameTheField) {
   j["process"]["rlimits"] = Json::parse(R"([{"type":"RLIMIT_NOFILE","soft":10,"hard":5}])");
   s = parse_spec(j);
   ASSERT_FALSE(s);
-  EXPECT_NE(s.error().message.find("RLIMIT_NOFILE soft limit 10 is above its hard limit 5"), std::string::npos);
+  EXPECT_NE(s.error().message.find("RLIMIT_NOFILE soft limit 10 is above its hard limit 5"),
+            std::string::npos);
 
   j = minimal();
   j["linux"]["namespaces"] = Json::parse(R"([{"type":"pid"},{"type":"pid"}])");
@@ -90,8 +94,10 @@ TEST(Spec, MissingProcessIsAnError) {
 }
 
 TEST(MountOptions, FlagsPropagationAndData) {
-  auto o = parse_mount_options({"nosuid", "noexec", "rbind", "ro", "rslave", "mode=755", "size=65536k", "tmpcopyup"});
-  EXPECT_EQ(o.flags, static_cast<unsigned long>(MS_NOSUID | MS_NOEXEC | MS_BIND | MS_REC | MS_RDONLY));
+  auto o = parse_mount_options(
+      {"nosuid", "noexec", "rbind", "ro", "rslave", "mode=755", "size=65536k", "tmpcopyup"});
+  EXPECT_EQ(o.flags,
+            static_cast<unsigned long>(MS_NOSUID | MS_NOEXEC | MS_BIND | MS_REC | MS_RDONLY));
   EXPECT_EQ(o.propagation, static_cast<unsigned long>(MS_SLAVE | MS_REC));
   EXPECT_EQ(o.data, "mode=755,size=65536k");
   EXPECT_TRUE(o.bind());
@@ -108,14 +114,16 @@ TEST(MountPlan, BindWithReadOnlyNeedsRemount) {
   ASSERT_EQ(plan->size(), 2u);
   const auto& b = (*plan)[0];
   EXPECT_EQ(b.flags, static_cast<unsigned long>(MS_BIND | MS_REC));
-  EXPECT_EQ(b.remount_flags, static_cast<unsigned long>(MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID));
+  EXPECT_EQ(b.remount_flags,
+            static_cast<unsigned long>(MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID));
   EXPECT_TRUE((*plan)[1].fstype == "proc");
 }
 
 TEST(MountPlan, CgroupV1ExpandsToOneBindPerHierarchy) {
   Spec s;
   s.mounts.push_back(Mount{"/sys/fs/cgroup", "cgroup", "cgroup", {"ro", "nosuid"}});
-  auto plan = plan_mounts(s, "/b", {{"memory", "/sys/fs/cgroup/memory/x"}, {"cpu", "/sys/fs/cgroup/cpu/x"}}, false);
+  auto plan = plan_mounts(
+      s, "/b", {{"memory", "/sys/fs/cgroup/memory/x"}, {"cpu", "/sys/fs/cgroup/cpu/x"}}, false);
   ASSERT_TRUE(plan);
   ASSERT_EQ(plan->size(), 4u);  // tmpfs, two binds, read-only remount of the tmpfs
   EXPECT_EQ((*plan)[0].fstype, "tmpfs");
