@@ -9,16 +9,17 @@ void init(const std::string& path, Format format, const std::string& level) {
   std::shared_ptr<spdlog::logger> logger;
   try {
     if (path.empty()) {
-      logger = spdlog::stderr_logger_st("silo");
+      logger = spdlog::stderr_logger_mt("silo");
     } else {
-      logger = spdlog::basic_logger_st("silo", path);
+      logger = spdlog::basic_logger_mt("silo", path);
     }
   } catch (const spdlog::spdlog_ex&) {
     // An unwritable log path must not stop the program: fall back to stderr.
-    logger = spdlog::stderr_logger_st("silo-fallback");
+    logger = spdlog::stderr_logger_mt("silo-fallback");
   }
   if (format == Format::Json) {
-    logger->set_pattern(R"({"level":"%l","msg":"%v","time":"%Y-%m-%dT%H:%M:%S.%fZ"})", spdlog::pattern_time_type::utc);
+    logger->set_pattern(R"({"level":"%l","msg":"%v","time":"%Y-%m-%dT%H:%M:%S.%fZ"})",
+                        spdlog::pattern_time_type::utc);
   } else {
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
   }
