@@ -1,7 +1,7 @@
 #pragma once
 // silod's configuration: built-in defaults, then /etc/silo/daemon.json (dockerd's keys),
-// then command-line flags (a key may come from only one of the two). Unknown keys and wrong types are errors naming the key and
-// the file, as dockerd reports them.
+// then command-line flags (a key may come from only one of the two). Unknown keys and wrong types
+// are errors naming the key and the file, as dockerd reports them.
 
 #include <cstdint>
 #include <map>
