@@ -122,7 +122,8 @@ Status drive_init(int sync_fd, const Spec& spec, const std::string& hook_state) 
 
 Result<pid_t> create(const StateDir& dir, const CreateOptions& opts) {
   SILO_TRY(validate_id(opts.id));
-  auto spec = load_spec(opts.bundle);
+  Json config;  // kept in the state, as runc keeps the config it ran
+  auto spec = load_spec(opts.bundle, &config);
   if (!spec) return std::unexpected(spec.error());
   if (spec->process.terminal && opts.console_socket.empty())
     return fail(Code::Invalid,
@@ -191,9 +192,7 @@ Result<pid_t> create(const StateDir& dir, const CreateOptions& opts) {
   st.created = now_rfc3339();
   st.owner = owner_name();
   st.cgroups_path = spec->linux.cgroups_path;
-  auto raw = sys::read_file(opts.bundle + "/config.json");
-  st.config = raw ? Json::parse(*raw, nullptr, false) : Json::object();
-  if (st.config.is_discarded()) st.config = Json::object();
+  st.config = std::move(config);
   SILO_TRY(dir.save(st));
 
   std::string hook_state = state_json(st, ContainerStatus::Creating).dump();

@@ -300,7 +300,7 @@ Result<Spec> parse_spec(const Json& doc) {
   return s;
 }
 
-Result<Spec> load_spec(const std::string& bundle) {
+Result<Spec> load_spec(const std::string& bundle, Json* doc_out) {
   auto text = sys::read_file(bundle + "/config.json");
   if (!text) return wrap(text.error(), "load bundle " + bundle);
   auto doc = parse_json(*text, bundle + "/config.json");
@@ -311,6 +311,7 @@ Result<Spec> load_spec(const std::string& bundle) {
   if (!sys::is_directory(spec->root.path))
     return fail(Code::NotFound, "root.path " + spec->root.path +
                                     " is not a directory; unpack a root filesystem there");
+  if (doc_out) *doc_out = std::move(*doc);
   return spec;
 }
 

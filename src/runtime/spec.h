@@ -170,8 +170,9 @@ struct Spec {
 
 // Parses a config.json document. Errors name the field ("process.args: wrong type").
 [[nodiscard]] Result<Spec> parse_spec(const Json& doc);
-// Reads <bundle>/config.json, parses it, and makes root.path absolute.
-[[nodiscard]] Result<Spec> load_spec(const std::string& bundle);
+// Reads <bundle>/config.json, parses it, and makes root.path absolute. With `doc`, also
+// hands back the parsed document (kept in the container's state).
+[[nodiscard]] Result<Spec> load_spec(const std::string& bundle, Json* doc = nullptr);
 // The default spec `silo-runc spec` writes (runc's default shape: sh, busybox-friendly).
 Json default_spec_json(bool rootless);
 // Parsing of a Process alone (for `exec --process`).
