@@ -18,3 +18,13 @@ bench_netns() {
   ip netns add "$1" || return 1
   ip -n "$1" link set lo up
 }
+
+# bench_preflight RUNTIME ROOTFS: exits the bench — 0 with "skipped, because …" when not
+# root, 1 with an error when the runtime, the rootfs or a tool is missing.
+bench_preflight() {
+  [ "$(id -u)" = 0 ] || { echo "skipped, because this bench needs root"; exit 0; }
+  [ -x "$1" ] || { echo "error: $1 is not built (make build)" >&2; exit 1; }
+  [ -x "$2/bin/busybox" ] || { echo "error: busybox rootfs missing at $2 (make rootfs)" >&2; exit 1; }
+  local t
+  for t in ip nsenter jq; do command -v $t >/dev/null || { echo "error: $t is not installed" >&2; exit 1; }; done
+}

@@ -49,10 +49,7 @@ silo=${SILO_RUNTIME:-$build/silo-runc}
 runc=${RUNC-$(command -v runc || true)}
 rootfs=${SILO_ROOTFS:-$build/rootfs/busybox}
 
-[ "$(id -u)" = 0 ] || { echo "skipped, because this bench needs root"; exit 0; }
-[ -x "$silo" ] || { echo "error: $silo is not built (make build)" >&2; exit 1; }
-[ -x "$rootfs/bin/busybox" ] || { echo "error: busybox rootfs missing at $rootfs (make rootfs)" >&2; exit 1; }
-for t in ip nsenter jq; do command -v $t >/dev/null || { echo "error: $t is not installed" >&2; exit 1; }; done
+bench_preflight "$silo" "$rootfs"
 
 work=$(mktemp -d /tmp/silo-bench.XXXXXX)
 ns="silo-bench-$$"

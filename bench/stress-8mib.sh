@@ -66,10 +66,7 @@ rt=${SILO_RUNTIME:-$build/silo-runc}
 rootfs=${SILO_ROOTFS:-$build/rootfs/busybox}
 max_s=${STRESS_MAX_S:-1200}
 
-[ "$(id -u)" = 0 ] || { echo "skipped, because this bench needs root"; exit 0; }
-[ -x "$rt" ] || { echo "error: $rt is not built (make build)" >&2; exit 1; }
-[ -x "$rootfs/bin/busybox" ] || { echo "error: busybox rootfs missing at $rootfs (make rootfs)" >&2; exit 1; }
-for t in ip nsenter jq; do command -v $t >/dev/null || { echo "error: $t is not installed" >&2; exit 1; }; done
+bench_preflight "$rt" "$rootfs"
 
 work=$(mktemp -d /tmp/silo-stress.XXXXXX)
 ns="silo-stress-$$"
