@@ -1,8 +1,8 @@
 #pragma once
-// silod's Engine API routes beyond the server's built-in /_ping and /version: system
-// information, the container list and volumes. Each group registers its routes on a
-// Router and answers from the state store; nothing here touches the kernel beyond the
-// volumes' directories.
+// silod's Engine API routes beyond the server's built-in /_ping and /version. Each group
+// registers its routes on a Router and answers through the engine (containers, exec,
+// events) or the state store (lists, volumes). Nothing here touches the kernel directly:
+// that is the engine's job (DESIGN.md: api and cli know engine, engine knows runtime).
 
 #include <string>
 
@@ -10,6 +10,8 @@
 #include "api/system.h"
 #include "common/error.h"
 #include "engine/config.h"
+#include "engine/engine.h"
+#include "engine/events.h"
 #include "engine/store.h"
 
 namespace silo::daemon {
@@ -21,6 +23,8 @@ struct Context {
   api::VersionInfo version;
   std::string daemon_id;     // stable per data root (<root>/engine-id)
   std::string runtime_path;  // silo-runc next to silod
+  engine::Engine* engine = nullptr;    // containers, images (seed), owned by main()
+  engine::EventBus* events = nullptr;  // owned by main()
 };
 
 // GET /info, GET /system/df (routes_system.cc).
@@ -29,6 +33,16 @@ struct Context {
 [[nodiscard]] Status add_container_list_routes(api::Router& router, const Context& ctx);
 // GET /volumes, POST /volumes/create, GET and DELETE /volumes/{name} (routes_volumes.cc).
 [[nodiscard]] Status add_volume_routes(api::Router& router, const Context& ctx);
+// Container lifecycle: create, start, stop, restart, kill, pause, unpause, rename, wait,
+// DELETE, GET /containers/{name}/json, POST /containers/prune; GET /images/json and
+// /images/{name}/json for the seed image (routes_lifecycle.cc).
+[[nodiscard]] Status add_lifecycle_routes(api::Router& router, const Context& ctx);
+// Container I/O: logs, attach (+ attach/ws is not served), resize; exec create, start,
+// inspect, resize (routes_io.cc).
+[[nodiscard]] Status add_io_routes(api::Router& router, const Context& ctx);
+// Observation: events, stats, top, export, changes, archive (HEAD/GET/PUT), system prune
+// (routes_observe.cc).
+[[nodiscard]] Status add_observe_routes(api::Router& router, const Context& ctx);
 
 // Docker's summary of one container (types.Container), as /containers/json and
 // /system/df return it. `with_size` adds SizeRw and SizeRootFs (0 until images exist).

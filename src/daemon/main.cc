@@ -108,6 +108,9 @@ Result<api::Router> make_router(const Context& ctx) {
   SILO_TRY(add_system_info_routes(r, ctx));
   SILO_TRY(add_container_list_routes(r, ctx));
   SILO_TRY(add_volume_routes(r, ctx));
+  SILO_TRY(add_lifecycle_routes(r, ctx));
+  SILO_TRY(add_io_routes(r, ctx));
+  SILO_TRY(add_observe_routes(r, ctx));
   return r;
 }
 

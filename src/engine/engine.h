@@ -1,0 +1,151 @@
+#pragma once
+// The host compute service: the container state machine over the store, the runtime and
+// silo-shim (DESIGN.md, "A request, end to end").
+//
+// Files of one container (ContainerPaths):
+//   <root>/containers/<id>/            bundle (config.json), upper/ work/ (overlay),
+//                                      rootfs/ (the merged root, mounted from create to rm),
+//                                      <id>-json.log (+ .1 .2 rotations), exit.json,
+//                                      hostname, hosts, resolv.conf
+//   <exec-root>/shims/<id>/attach.sock the shim's attach socket while it runs
+//   <exec-root>/runtime/               the runtime library's state (runtime::StateDir)
+//
+// Images: until the image service lands (issue #4) the engine knows one seeded image,
+// `busybox` (busybox:latest), made at open() from the host's static busybox; any other
+// reference is NotFound "No such image: <ref>" as dockerd answers.
+//
+// Networking: until the network service lands (issue #5) every container gets a network
+// namespace of its own with only `lo` (network mode "none" or "default"/"bridge"), or
+// shares the daemon's with "host".
+//
+// Thread-safe: every method may be called from any API handler thread; operations on one
+// container are serialised, different containers proceed in parallel.
+
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+#include "common/json.h"
+#include "engine/config.h"
+#include "engine/container_config.h"
+#include "engine/events.h"
+#include "engine/store.h"
+
+namespace silo::engine {
+
+struct EngineOptions {
+  DaemonConfig config;
+  Store* store = nullptr;      // owned by the caller, outlives the engine
+  EventBus* events = nullptr;  // owned by the caller, outlives the engine
+  std::string shim_path;       // silo-shim (next to silod)
+  std::string init_path;       // the --init binary (silo-init or tini), "" when none
+  std::string busybox_path = "/bin/busybox";  // static busybox that seeds busybox:latest
+};
+
+struct CreateResult {
+  std::string id;
+  std::vector<std::string> warnings;
+};
+
+struct WaitResult {
+  int64_t status_code = 0;
+  std::string error;  // Docker's WaitResponse.Error.Message, "" when none
+};
+
+// Where one container's files are (see the top of this file).
+struct ContainerPaths {
+  std::string dir;
+  std::string bundle;  // == dir
+  std::string rootfs;  // merged root (mounted while the container exists)
+  std::string upper;   // overlay upper dir: the container's changes
+  std::string lower;   // the image's root filesystem
+  std::string log_path;
+  std::string exit_file;
+  std::string shim_dir;
+  std::string attach_socket;
+};
+
+// Filters as the API parses them: key -> values.
+using FilterMap = std::map<std::string, std::vector<std::string>>;
+
+// The image a reference resolves to.
+struct ImageRef {
+  std::string id;      // "sha256:..."
+  std::string name;    // normalised "busybox:latest"
+  std::string rootfs;  // read-only lower dir
+  ImageConfig config;
+  Json inspect = Json::object();  // Docker's ImageInspect
+};
+
+class Engine {
+ public:
+  // Seeds the busybox image, then restores (live restore: re-attaches to every shim that
+  // is still running, records exits that happened while no daemon ran, applies restart
+  // policies) and reconciles (removes mounts, cgroups, shims and rows a crash left; each
+  // repair logged). Errors: those of the store and of the data directories.
+  [[nodiscard]] static Result<std::unique_ptr<Engine>> open(const EngineOptions& opts);
+  // Stops watching; running containers keep running (they belong to their shims).
+  ~Engine();
+
+  // --- lifecycle (POST /containers/create and friends) ---
+  [[nodiscard]] Result<CreateResult> create(std::string_view name, const Json& body);
+  [[nodiscard]] Status start(std::string_view ref);
+  // Sends the stop signal (`signal`, else the container's, else SIGTERM), waits up to
+  // `timeout_s` (else the container's StopTimeout, else 10) and then SIGKILL. A stopped
+  // container is no error here; the route answers 304 for it (see is_running()).
+  [[nodiscard]] Status stop(std::string_view ref, std::optional<int> timeout_s,
+                            std::string_view signal = "");
+  [[nodiscard]] Status restart(std::string_view ref, std::optional<int> timeout_s,
+                               std::string_view signal = "");
+  // Errors: Conflict "Container <id> is not running" as dockerd.
+  [[nodiscard]] Status kill(std::string_view ref, std::string_view signal);
+  [[nodiscard]] Status pause(std::string_view ref);
+  [[nodiscard]] Status unpause(std::string_view ref);
+  [[nodiscard]] Status rename(std::string_view ref, std::string_view new_name);
+  // Blocks until `condition` ("not-running" (default, ""), "next-exit", "removed") holds,
+  // or `cancelled()` returns true (checked every ~200 ms) -> Unavailable.
+  [[nodiscard]] Result<WaitResult> wait(std::string_view ref, std::string_view condition,
+                                        const std::function<bool()>& cancelled);
+  // Errors: Conflict "You cannot remove a running container <id>. Stop the container
+  // before attempting removal or force remove" without `force`.
+  [[nodiscard]] Status remove(std::string_view ref, bool force, bool remove_volumes);
+  // Removes stopped containers matching `filters` (label, until). Returns Docker's
+  // {"ContainersDeleted":[...],"SpaceReclaimed":N}.
+  [[nodiscard]] Result<Json> prune(const FilterMap& filters);
+
+  // --- queries ---
+  [[nodiscard]] Result<ContainerRecord> get(std::string_view ref);
+  // Docker's ContainerJSON; `size` adds SizeRw/SizeRootFs.
+  [[nodiscard]] Result<Json> inspect(std::string_view ref, bool size);
+  [[nodiscard]] ContainerPaths paths(std::string_view id) const;
+  // Host pids of every process in the container (for top). Conflict when not running.
+  [[nodiscard]] Result<std::vector<pid_t>> processes(std::string_view ref);
+  // The container's cgroup directory for `controller` ("memory", "cpu", "pids", ... on
+  // v1; any on v2: the unified dir). Conflict when not running.
+  [[nodiscard]] Result<std::string> cgroup_dir(std::string_view ref, std::string_view controller);
+  // The init's pid as the host sees it; Conflict when not running.
+  [[nodiscard]] Result<pid_t> init_pid(std::string_view ref);
+
+  // --- images (the seed until issue #4) ---
+  [[nodiscard]] Result<ImageRef> image(std::string_view ref);
+  [[nodiscard]] std::vector<ImageRef> images();
+
+  // --- for the exec service and the stream routes ---
+  const EngineOptions& options() const { return opts_; }
+  std::string runtime_root() const;  // the runtime library's StateDir root
+
+ private:
+  explicit Engine(EngineOptions opts);
+  struct Impl;
+  EngineOptions opts_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace silo::engine
