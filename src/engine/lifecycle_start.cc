@@ -68,7 +68,9 @@ Result<ShimStarted> spawn_shim(const std::string& shim, const std::vector<std::s
   posix_spawnattr_init(&attr);
   sigset_t none, all;
   sigemptyset(&none);
-  sigfillset(&all);
+  sigemptyset(&all);
+  for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2})
+    sigaddset(&all, sig);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);

@@ -63,11 +63,14 @@ std::vector<ReconcileAction> plan_reconcile(const std::vector<KnownContainer>& k
     out.push_back({.kind = A::Unmount, .key = m});
     gone_mounts.insert(m);
   }
+  // A container the store runs keeps its runtime state and cgroup even when its shim was
+  // not seen: it may be starting (a restart timer) while reconcile looks.
+  auto keep = [&](const std::string& id) { return shim_alive.contains(id) || live(id); };
   for (const auto& id : seen.runtime_ids)
-    if (!shim_alive.contains(id)) out.push_back({.kind = A::RemoveRuntime, .id = id});
+    if (!keep(id)) out.push_back({.kind = A::RemoveRuntime, .id = id});
   std::set<std::string> cgroups_left;
   for (const auto& id : seen.cgroup_ids) {
-    if (shim_alive.contains(id)) {
+    if (keep(id)) {
       cgroups_left.insert(id);
       continue;
     }
