@@ -73,8 +73,8 @@ run_bench rss "$here/rss.sh" "$build"
 rc=$?
 goal=$(grep -E '^goal: silo-shim' "$logs/rss" | tail -n 1)
 kib() { awk -v n="$1" '$1 == n { print $2; exit }' "$logs/rss"; }
-result="silo-shim $(kib silo-shim) KiB, silod $(kib silod) KiB; containerd-shim-runc-v2 $(kib containerd-shim-runc-v2) KiB, dockerd $(kib dockerd) KiB"
-result=$(sed -E 's/(containerd-shim-runc-v2|dockerd)  ?KiB/\1 n\/a/g' <<<"$result")
+na() { [ -n "$1" ] && echo "$1" || echo n/a; }
+result="silo-shim $(na "$(kib silo-shim)"), silod $(na "$(kib silod)"); containerd-shim $(na "$(kib containerd-shim-runc-v2)"), dockerd $(na "$(kib dockerd)") (KiB)"
 if [ $rc -ne 0 ] || [ -z "$goal" ]; then
   verdict=ERROR; rc_all=1; result=$(tail -n 1 "$logs/rss")
 elif [[ "$goal" == *": met"* ]]; then

@@ -70,7 +70,7 @@ daemon_teardown() {
 # test in the file. When it cannot start, DAEMON_SKIP (or DAEMON_ERROR) says why and
 # daemon_require skips (or fails) each test.
 daemon_setup_file() {
-  export DAEMON_SKIP= DAEMON_ERROR=
+  export DAEMON_SKIP='' DAEMON_ERROR=''
   # bats does not allow skip in setup_file: keep the first reason for every test.
   skip() { [ -n "$DAEMON_SKIP" ] || DAEMON_SKIP=${1:-skipped}; return 1; }
   th_require_root
