@@ -183,7 +183,7 @@ Result<HttpResponse> Client::call(std::string_view method, const std::string& pa
                                   const std::optional<Json>& body) {
   auto r = call_raw(method, path, body);
   if (!r) return r;
-  if (r->status < 200 || r->status >= 300) return std::unexpected(daemon_error(*r));
+  if (r->status < 200 || r->status >= 400) return std::unexpected(daemon_error(*r));
   return r;
 }
 
@@ -206,7 +206,7 @@ Status Client::stream(std::string_view method, const std::string& path,
     return fail(Code::Unavailable, "read the daemon's answer to " + path + ": " + ec.message());
   HttpResponse head;
   copy_headers(p.get(), head);
-  bool ok = head.status >= 200 && head.status < 300;
+  bool ok = head.status >= 200 && head.status < 400;
   std::string collected;
   char tmp[65536];
   while (!p.is_done()) {
@@ -251,7 +251,7 @@ Result<Hijacked> Client::hijack(const std::string& path, const std::optional<Jso
     return fail(Code::Unavailable, "read the daemon's answer to " + path + ": " + ec.message());
   HttpResponse head;
   copy_headers(p.get(), head);
-  if (head.status >= 300) {
+  if (head.status >= 400) {
     http::read(c.sock, buf, p, ec);
     head.body = p.get().body();
     return std::unexpected(daemon_error(head));
@@ -293,7 +293,7 @@ Result<HttpResponse> Client::finish(UniqueFd conn) {
   HttpResponse out;
   copy_headers(p.get(), out);
   out.body = std::move(p.get().body());
-  if (out.status < 200 || out.status >= 300) return std::unexpected(daemon_error(out));
+  if (out.status < 200 || out.status >= 400) return std::unexpected(daemon_error(out));
   return out;
 }
 

@@ -226,7 +226,8 @@ int volume_cmd(Client& c, const Args& a) {
     auto p = parse_or_usage("volume prune", {{"f,force"}, {"a,all"}, {"filter", true}}, rest);
     if (!p) return 125;
     std::vector<std::string> filters = p->all("filter");
-    if (p->on("all")) filters.push_back("all=true");
+    // API 1.41 prunes named volumes too; the "all" filter exists only from 1.42 on.
+    if (p->on("all") && c.prefix().value_or("/v1.41") > "/v1.41") filters.push_back("all=true");
     auto r = c.call("POST", "/volumes/prune" + query({{"filters", filters_json(filters)}}));
     if (!r) return print_error(r.error());
     auto j = parse_json(r->body, "prune report");
