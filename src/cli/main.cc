@@ -1,4 +1,5 @@
 // silo: the command-line client of silod (Docker's command grammar, Engine API v1.41).
+#include <csignal>
 #include <iostream>
 #include <map>
 
@@ -33,6 +34,8 @@ void usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A daemon that hangs up mid-write is an error to report, not a reason to die silently.
+  signal(SIGPIPE, SIG_IGN);
   Args args(argv + 1, argv + argc);
   std::string host;
   size_t i = 0;
