@@ -42,6 +42,16 @@ bool shim_alive(pid_t pid, const std::string& runtime_root) {
   return false;
 }
 
+bool json_flag(const Json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_boolean() && it->get<bool>();
+}
+
+std::string json_str(const Json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 std::string mountinfo_unescape(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {

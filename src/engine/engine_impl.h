@@ -98,6 +98,10 @@ struct Engine::Impl {
 };
 
 // Helpers shared by the engine's sources.
+// A boolean / string field of Docker's Config or HostConfig; null or absent (Go's nil
+// pointers, e.g. HostConfig.Init) reads as false / "".
+bool json_flag(const Json& obj, const char* key);
+std::string json_str(const Json& obj, const char* key);
 bool is_running_status(const std::string& status);            // running, paused, restarting
 bool shim_alive(pid_t pid, const std::string& runtime_root);  // pid is our silo-shim
 std::string mountinfo_unescape(std::string_view s);

@@ -26,7 +26,7 @@ Labels labels_of(const Json& config) {
 
 // NetworkSettings for a container with no network service yet: the one mode it is in.
 Json network_settings(const Json& host_config) {
-  std::string mode = host_config.value("NetworkMode", "");
+  std::string mode = json_str(host_config, "NetworkMode");
   if (mode.empty() || mode == "default" || mode == "bridge") mode = "none";
   Json ep = {{"IPAMConfig", nullptr},   {"Links", nullptr},         {"Aliases", nullptr},
              {"NetworkID", ""},         {"EndpointID", ""},         {"Gateway", ""},
@@ -81,11 +81,11 @@ std::vector<VolumeUse> volumes_of(const Json& config, const Json& host_config) {
   }
   if (auto m = host_config.find("Mounts"); m != host_config.end() && m->is_array()) {
     for (const auto& mount : *m) {
-      if (!mount.is_object() || mount.value("Type", "") != "volume") {
-        if (mount.is_object()) targets.insert(mount.value("Target", ""));
+      if (!mount.is_object() || json_str(mount, "Type") != "volume") {
+        if (mount.is_object()) targets.insert(json_str(mount, "Target"));
         continue;
       }
-      std::string src = mount.value("Source", ""), target = mount.value("Target", "");
+      std::string src = json_str(mount, "Source"), target = json_str(mount, "Target");
       out.push_back({src.empty() ? new_id() : src, target, src.empty()});
       targets.insert(target);
     }
@@ -102,7 +102,7 @@ Result<CreateResult> Engine::create(std::string_view name, const Json& body) {
   Impl& im = *impl_;
   if (!body.is_object())
     return fail(Code::Invalid, "config cannot be empty in order to create a container");
-  std::string ref = body.value("Image", "");
+  std::string ref = json_str(body, "Image");
   if (ref.empty()) return fail(Code::Invalid, "No image specified: give an image, e.g. busybox");
   auto img = image(ref);
   if (!img) return std::unexpected(img.error());
@@ -148,10 +148,10 @@ Status Engine::Impl::prepare(ContainerRecord& rec, const CreateRequest& req, con
   SpecPaths sp;
   sp.rootfs = p.rootfs;
   sp.cgroups_path = cgroups_path(rec.id);
-  std::string hostname = rec.config.value("Hostname", "");
+  std::string hostname = json_str(rec.config, "Hostname");
   if (hostname.empty()) hostname = rec.id.substr(0, 12);
   sp.hostname = hostname;
-  bool host_net = rec.host_config.value("NetworkMode", "") == "host";
+  bool host_net = json_str(rec.host_config, "NetworkMode") == "host";
   auto host_file = [](const char* path) { return sys::read_file(path).value_or(""); };
   sp.hostname_file = p.dir + "/hostname";
   sp.hosts_file = p.dir + "/hosts";
@@ -159,7 +159,7 @@ Status Engine::Impl::prepare(ContainerRecord& rec, const CreateRequest& req, con
   SILO_TRY(sys::write_file_atomic(sp.hostname_file, hostname + "\n"));
   SILO_TRY(sys::write_file_atomic(sp.hosts_file, host_net ? host_file("/etc/hosts") : kHosts));
   SILO_TRY(sys::write_file_atomic(sp.resolv_conf, host_file("/etc/resolv.conf")));
-  if (rec.host_config.value("Init", false)) {
+  if (json_flag(rec.host_config, "Init")) {
     if (opts.init_path.empty())
       return fail(Code::Invalid,
                   "--init: no init binary on this host; install tini "

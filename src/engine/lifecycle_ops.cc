@@ -19,7 +19,7 @@ Error not_running(const std::string& id) {
 // The stop signal: the request's, else Config.StopSignal, else SIGTERM.
 Result<int> stop_signal(const ContainerRecord& rec, std::string_view given) {
   std::string s(given);
-  if (s.empty()) s = rec.config.value("StopSignal", "");
+  if (s.empty()) s = json_str(rec.config, "StopSignal");
   if (s.empty()) return SIGTERM;
   return runtime::parse_signal(s);
 }

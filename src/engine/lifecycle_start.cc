@@ -137,8 +137,8 @@ Status Engine::Impl::start_locked(ContainerRecord& rec) {
                                    p.attach_socket,
                                    "--ready-fd",
                                    "3"};
-  if (rec.config.value("Tty", false)) args.push_back("--tty");
-  if (rec.config.value("OpenStdin", false)) args.push_back("--stdin");
+  if (json_flag(rec.config, "Tty")) args.push_back("--tty");
+  if (json_flag(rec.config, "OpenStdin")) args.push_back("--stdin");
   auto started = spawn_shim(opts.shim_path, args);
   if (!started) {
     (void)store->forget_kernel_object("shim", id);

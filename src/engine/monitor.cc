@@ -195,7 +195,7 @@ void Engine::Impl::on_shim_exit(const std::string& id) {
     return;
   }
   notify_exit(id);
-  bool auto_remove = rec->host_config.value("AutoRemove", false);
+  bool auto_remove = json_flag(rec->host_config, "AutoRemove");
   if (auto_remove) {
     if (auto ok = remove_locked(*rec, true); !ok)
       spdlog::error("auto-remove {}: {}", id, ok.error().message);
