@@ -131,8 +131,9 @@ Result<CreateResult> Engine::create(std::string_view name, const Json& body) {
     // Leave nothing: undo what prepare did, then the row.
     (void)im.unmount_rootfs(rec.id);
     (void)sys::remove_all(paths(rec.id).dir);
-    for (const auto& v : rec.shim.value("anon_volumes", Json::array()))
-      (void)im.store->remove_volume(v.get<std::string>());
+    if (auto it = rec.shim.find("anon_volumes"); it != rec.shim.end() && it->is_array())
+      for (const auto& v : *it)
+        if (v.is_string()) (void)im.store->remove_volume(v.get<std::string>());
     (void)im.store->remove_container(rec.id);
     return wrap(made.error(), "create " + rec.name);
   }

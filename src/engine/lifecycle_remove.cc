@@ -66,10 +66,12 @@ Status Engine::Impl::remove_locked(ContainerRecord& rec, bool remove_volumes) {
   SILO_TRY_CTX(sys::remove_all(p.shim_dir), "remove " + p.shim_dir);
   SILO_TRY_CTX(sys::remove_all(p.dir), "remove " + p.dir);
   std::vector<std::string> anon;
-  for (const auto& v : rec.shim.value("anon_volumes", Json::array()))
-    if (v.is_string()) anon.push_back(v);
-  for (const auto& [name, _] : rec.shim.value("volumes", Json::object()).items())
-    if (!name.starts_with("/")) (void)store->remove_volume_ref(id, name);
+  if (auto it = rec.shim.find("anon_volumes"); it != rec.shim.end() && it->is_array())
+    for (const auto& v : *it)
+      if (v.is_string()) anon.push_back(v.get<std::string>());
+  if (auto it = rec.shim.find("volumes"); it != rec.shim.end() && it->is_object())
+    for (auto v = it->begin(); v != it->end(); ++v)
+      if (!v.key().starts_with("/")) (void)store->remove_volume_ref(id, v.key());
   SILO_TRY(store->remove_container(id));
   if (remove_volumes) {
     for (const auto& name : anon) {
