@@ -10,6 +10,7 @@
 #include <boost/beast/http.hpp>
 #include <cctype>
 #include <cstdlib>
+#include <limits>
 
 namespace silo::cli {
 namespace {
@@ -18,6 +19,11 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using Socket = asio::local::stream_protocol::socket;
+
+// Beast 1.74 compares the Content-Length with an empty optional body limit as if the
+// limit were smaller than any length (every sized body fails with "body limit
+// exceeded"), so "no limit" is spelled as the largest limit.
+constexpr std::uint64_t kNoLimit = std::numeric_limits<std::uint64_t>::max();
 
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -167,7 +173,7 @@ Result<HttpResponse> Client::call_raw(std::string_view method, const std::string
   if (ec) return std::unexpected(unreachable(host_));
   beast::flat_buffer buf;
   http::response_parser<http::string_body> p;
-  p.body_limit(boost::none);
+  p.body_limit(kNoLimit);
   if (method == "HEAD") p.skip(true);
   http::read(c.sock, buf, p, ec);
   if (ec)
@@ -200,7 +206,7 @@ Status Client::stream(std::string_view method, const std::string& path,
   if (ec) return std::unexpected(unreachable(host_));
   beast::flat_buffer buf;
   http::response_parser<http::buffer_body> p;
-  p.body_limit(boost::none);
+  p.body_limit(kNoLimit);
   http::read_header(c.sock, buf, p, ec);
   if (ec)
     return fail(Code::Unavailable, "read the daemon's answer to " + path + ": " + ec.message());
@@ -212,7 +218,8 @@ Status Client::stream(std::string_view method, const std::string& path,
   while (!p.is_done()) {
     p.get().body().data = tmp;
     p.get().body().size = sizeof tmp;
-    http::read(c.sock, buf, p, ec);
+    // read_some: hand each piece on as it arrives (http::read would wait for the end).
+    http::read_some(c.sock, buf, p, ec);
     if (ec == http::error::need_buffer) ec = {};
     size_t n = sizeof tmp - p.get().body().size;
     if (n > 0) {
@@ -245,7 +252,7 @@ Result<Hijacked> Client::hijack(const std::string& path, const std::optional<Jso
   if (ec) return std::unexpected(unreachable(host_));
   beast::flat_buffer buf;
   http::response_parser<http::string_body> p;
-  p.body_limit(boost::none);
+  p.body_limit(kNoLimit);
   http::read_header(c.sock, buf, p, ec);
   if (ec)
     return fail(Code::Unavailable, "read the daemon's answer to " + path + ": " + ec.message());
@@ -287,7 +294,7 @@ Result<HttpResponse> Client::finish(UniqueFd conn) {
   if (ec) return fail(Code::Internal, "adopt the connection: " + ec.message());
   beast::flat_buffer buf;
   http::response_parser<http::string_body> p;
-  p.body_limit(boost::none);
+  p.body_limit(kNoLimit);
   http::read(sock, buf, p, ec);
   if (ec) return fail(Code::Unavailable, "read the daemon's answer: " + ec.message());
   HttpResponse out;

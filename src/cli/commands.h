@@ -53,8 +53,8 @@ int cmd_cp(Client& c, const Args& a);
 [[nodiscard]] std::optional<Parsed> parse_or_usage(const std::string& cmd,
                                                    const std::vector<FlagSpec>& specs,
                                                    const Args& a, bool interspersed = true);
-// Prints "<cmd> requires at least N argument(s)" as docker does and returns 1... no:
-// returns false when `a` has fewer than `n` positional arguments (after printing).
+// False (after printing docker's "\"silo CMD\" requires at least N arguments." and the
+// usage line) when `p` has fewer than `n` positional arguments.
 [[nodiscard]] bool need_args(const std::string& cmd, const Parsed& p, size_t n,
                              const std::string& usage);
 // Prints an error to stderr and returns `code`.

@@ -245,7 +245,8 @@ Result<PumpEnd> pump(Hijacked& conn, const PumpOptions& opts) {
         detached = matcher.feed(std::string_view(buf, static_cast<size_t>(r)), to_send);
       }
     }
-    if (!to_send.empty() && (fds[0].revents & POLLOUT || true)) {
+    // Non-blocking: whatever the socket takes now; the rest waits for POLLOUT.
+    if (!to_send.empty()) {
       ssize_t w = write(sock, to_send.data(), to_send.size());
       if (w > 0)
         to_send.erase(0, static_cast<size_t>(w));
