@@ -41,14 +41,14 @@ setup() { lc_require; }
 }
 
 @test "lifecycle: kill -s, wait with exit code, pause, unpause, rename, rm, rm -f" {
-  dk run -d --network none --name k busybox sh -c 'trap "exit 7" USR1; while true; do sleep 0.1; done'
+  dk run -d --network none --name kk busybox sh -c 'trap "exit 7" USR1; while true; do sleep 0.1; done'
   sleep 0.5
-  dk kill -s USR1 k
-  run dk wait k
+  dk kill -s USR1 kk
+  run dk wait kk
   echo "$output"
   [ "$output" = 7 ]
-  [ "$(dk_inspect k '{{.State.ExitCode}}')" = 7 ]
-  run dk kill k
+  [ "$(dk_inspect kk '{{.State.ExitCode}}')" = 7 ]
+  run dk kill kk
   [ "$status" -ne 0 ]
   [[ "$output" == *"is not running"* ]]
   dk run -d --network none --name p busybox sleep 1000
@@ -62,7 +62,7 @@ setup() { lc_require; }
   [ "$status" -ne 0 ]
   [[ "$output" == *"cannot remove a running container"* ]]
   dk rm -f q
-  dk rm k
+  dk rm kk
   run dk ps -aq
   [ -z "$output" ]
   [ -z "$(grep " $ROOT/containers/" /proc/self/mountinfo)" ]
@@ -130,7 +130,7 @@ setup() { lc_require; }
   if [ -d "/sys/fs/cgroup/memory/$CG_PARENT/$id" ]; then
     [ "$(cat "/sys/fs/cgroup/memory/$CG_PARENT/$id/memory.limit_in_bytes")" = 67108864 ]
     [ "$(cat /sys/fs/cgroup/pids/"$CG_PARENT"/"$id"/pids.max)" = 50 ]
-    [ "$(cat /sys/fs/cgroup/cpu,cpuacct/"$CG_PARENT"/"$id"/cpu.cfs_quota_us)" = 50000 ]
+    [ "$(cat /sys/fs/cgroup/cpu/"$CG_PARENT"/"$id"/cpu.cfs_quota_us)" = 50000 ]
   fi
   dk rm -f lim
 }
