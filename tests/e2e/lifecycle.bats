@@ -51,17 +51,17 @@ setup() { lc_require; }
   run dk kill kk
   [ "$status" -ne 0 ]
   [[ "$output" == *"is not running"* ]]
-  dk run -d --network none --name p busybox sleep 1000
-  dk pause p
-  [ "$(dk_inspect p '{{.State.Status}} {{.State.Paused}}')" = "paused true" ]
-  dk unpause p
-  [ "$(dk_inspect p '{{.State.Status}}')" = running ]
-  dk rename p q
-  [ "$(dk_inspect q '{{.Name}}')" = /q ]
-  run dk rm q
+  dk run -d --network none --name pp busybox sleep 1000
+  dk pause pp
+  [ "$(dk_inspect pp '{{.State.Status}} {{.State.Paused}}')" = "paused true" ]
+  dk unpause pp
+  [ "$(dk_inspect pp '{{.State.Status}}')" = running ]
+  dk rename pp qq
+  [ "$(dk_inspect qq '{{.Name}}')" = /qq ]
+  run dk rm qq
   [ "$status" -ne 0 ]
   [[ "$output" == *"cannot remove a running container"* ]]
-  dk rm -f q
+  dk rm -f qq
   dk rm kk
   run dk ps -aq
   [ -z "$output" ]
