@@ -5,62 +5,10 @@
 # only loopback), on a socket, data root and exec root under the test's scratch dir, and
 # teardown ends exactly that daemon, by pid.
 
-: "${SILO_BUILD:=$(cd "$BATS_TEST_DIRNAME/../../build" && pwd)}"
-load ../lib/testhost
+load ../lib/daemon
 
-: "${SILOD:=$SILO_BUILD/silod}"
-
-setup() {
-  testhost_setup
-  [ -x "$SILOD" ] || skip "skipped, because $SILOD is not built (cmake --build build --target silod)"
-  SOCK="$TH_DIR/silo.sock"
-  ROOT="$TH_DIR/root"
-  RUN="$TH_DIR/run"
-  CONF="$TH_DIR/daemon.json"
-  echo '{}' >"$CONF"
-  SILOD_PID=
-  # The docker CLI keeps its config (contexts, auth) here, not in root's home.
-  export DOCKER_CONFIG="$TH_DIR/docker-config"
-  export DOCKER_HOST="unix://$SOCK"
-  unset DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH DOCKER_API_VERSION
-}
-
-teardown() {
-  if [ -n "${SILOD_PID:-}" ] && kill -0 "$SILOD_PID" 2>/dev/null; then
-    kill -TERM "$SILOD_PID"
-    wait "$SILOD_PID" || true
-  fi
-  testhost_teardown
-}
-
-# Starts silod in the test host with the test's paths (extra flags appended) and waits
-# for its socket to answer. Output goes to $TH_DIR/silod.log.
-start_silod() {
-  nsenter --net="/run/netns/$TH_NS" "$SILOD" --data-root "$ROOT" --exec-root "$RUN" \
-    -H "unix://$SOCK" --config-file "$CONF" "$@" </dev/null >"$TH_DIR/silod.log" 2>&1 3>&- &
-  SILOD_PID=$!
-  if ! th_wait_for 100 ping_ok; then
-    echo "silod did not answer on $SOCK within 10s; its log:"
-    cat "$TH_DIR/silod.log"
-    return 1
-  fi
-}
-
-# The daemon answers (or, without curl, at least its socket exists).
-ping_ok() {
-  command -v curl >/dev/null || { [ -S "$SOCK" ]; return; }
-  [ "$(api /_ping)" = OK ]
-}
-
-# api [CURL OPTIONS] PATH: a request on the daemon's socket from inside the test host.
-api() {
-  local path=${*: -1}
-  th_in_host curl -sS --unix-socket "$SOCK" "${@:1:$#-1}" "http://silo$path"
-}
-
-require_curl() { command -v curl >/dev/null || skip "skipped, because curl is not installed"; }
-require_docker() { command -v docker >/dev/null || skip "skipped, because the docker CLI is not installed"; }
-docker_cli() { th_in_host docker "$@"; }
+setup() { daemon_setup; }
+teardown() { daemon_teardown; }
 
 @test "silod: /_ping answers OK with the Api-Version header and logs where it listens" {
   require_curl
@@ -185,7 +133,7 @@ docker_cli() { th_in_host docker "$@"; }
   [[ "$output" == *"pid $SILOD_PID"* ]]
   [[ "$output" == *"$RUN/silod.pid"* ]]
   # The first daemon is untouched.
-  ping_ok
+  silod_ping_ok
   [ "$(cat "$RUN/silod.pid")" = "$SILOD_PID" ]
 }
 

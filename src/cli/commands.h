@@ -1,0 +1,75 @@
+#pragma once
+// The `silo` commands. Each takes the words after its name and returns the process exit
+// code, printing its output and errors as the docker CLI does.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/client.h"
+#include "cli/flags.h"
+
+namespace silo::cli {
+
+using Args = std::vector<std::string>;
+
+// Container lifecycle and interactive commands (cmd_run.cc).
+int cmd_run(Client& c, const Args& a);
+int cmd_create(Client& c, const Args& a);
+int cmd_start(Client& c, const Args& a);
+int cmd_attach(Client& c, const Args& a);
+int cmd_exec(Client& c, const Args& a);
+
+// Container management (cmd_containers.cc).
+int cmd_stop(Client& c, const Args& a);
+int cmd_restart(Client& c, const Args& a);
+int cmd_kill(Client& c, const Args& a);
+int cmd_rm(Client& c, const Args& a);
+int cmd_pause(Client& c, const Args& a);
+int cmd_unpause(Client& c, const Args& a);
+int cmd_wait(Client& c, const Args& a);
+int cmd_rename(Client& c, const Args& a);
+int cmd_top(Client& c, const Args& a);
+int cmd_ps(Client& c, const Args& a);
+int cmd_logs(Client& c, const Args& a);
+int cmd_inspect(Client& c, const Args& a);
+
+// Observation and system (cmd_system.cc).
+int cmd_stats(Client& c, const Args& a);
+int cmd_events(Client& c, const Args& a);
+int cmd_version(Client& c, const Args& a);
+int cmd_info(Client& c, const Args& a);
+int cmd_system(Client& c, const Args& a);
+int cmd_volume(Client& c, const Args& a);
+
+// Copying files (cmd_cp.cc).
+int cmd_cp(Client& c, const Args& a);
+
+// ---- shared helpers ----
+
+// Parses a command's flags; on error prints docker's usage error ("unknown flag: --x",
+// "See 'silo CMD --help'.") and returns nullopt (the caller exits 125).
+[[nodiscard]] std::optional<Parsed> parse_or_usage(const std::string& cmd,
+                                                   const std::vector<FlagSpec>& specs,
+                                                   const Args& a, bool interspersed = true);
+// False (after printing docker's "\"silo CMD\" requires at least N arguments." and the
+// usage line) when `p` has fewer than `n` positional arguments.
+[[nodiscard]] bool need_args(const std::string& cmd, const Parsed& p, size_t n,
+                             const std::string& usage);
+// Prints an error to stderr and returns `code`.
+int print_error(const Error& e, int code = 1);
+// Runs `fn` for each name, printing the name on success and each error; 1 if any failed.
+int for_each_container(const std::vector<std::string>& names,
+                       const std::function<Status(const std::string&)>& fn);
+// Builds "?a=1&b=2" from pairs, skipping empty values.
+[[nodiscard]] std::string query(const std::vector<std::pair<std::string, std::string>>& kv);
+// The JSON filters parameter from --filter k=v values (docker's {"k":{"v":true}}).
+[[nodiscard]] std::string filters_json(const std::vector<std::string>& filters);
+// A time flag (--since/--until): RFC 3339, a unix timestamp, or a Go duration ago, as the
+// unix seconds string the API takes.
+[[nodiscard]] Result<std::string> api_time(const std::string& value, int64_t now);
+// Writes `s` to stdout.
+void out(const std::string& s);
+
+}  // namespace silo::cli
