@@ -157,7 +157,8 @@ Json device_rules(bool privileged) {
   if (privileged) return Json::array({{{"allow", true}, {"access", "rwm"}}});
   Json r = Json::array({{{"allow", false}, {"access", "rwm"}}});
   for (auto [major, minor] : {std::pair{1, 5}, {1, 3}, {1, 9}, {1, 8}, {5, 0}, {5, 1}})
-    r.push_back({{"allow", true}, {"type", "c"}, {"major", major}, {"minor", minor}, {"access", "rwm"}});
+    r.push_back(
+        {{"allow", true}, {"type", "c"}, {"major", major}, {"minor", minor}, {"access", "rwm"}});
   // /dev/net/tun is not for containers without privilege.
   r.push_back({{"allow", false}, {"type", "c"}, {"major", 10}, {"minor", 229}, {"access", "rwm"}});
   return r;
@@ -224,7 +225,9 @@ Result<Json> build_oci_spec(const CreateRequest& req, const std::string& id,
   const Json& c = req.config;
   const Json& hc = req.host_config;
   bool privileged = bool_or(hc, "Privileged");
-  std::string hostname = spec_hostname(c, hc, id, paths);
+  // With the host's UTS namespace the container cannot have a hostname of its own.
+  bool host_uts = str_or(hc, "UTSMode") == "host";
+  std::string hostname = host_uts ? "" : spec_hostname(c, hc, id, paths);
 
   std::vector<std::string> args = str_list(c.value("Entrypoint", Json(nullptr)));
   for (auto& a : str_list(c.value("Cmd", Json(nullptr)))) args.push_back(a);
@@ -246,7 +249,7 @@ Result<Json> build_oci_spec(const CreateRequest& req, const std::string& id,
       {"terminal", bool_or(c, "Tty")},
       {"user", {{"uid", user->uid}, {"gid", user->gid}}},
       {"args", args},
-      {"env", container_env(c, hostname)},
+      {"env", container_env(c, host_uts ? spec_hostname(c, hc, id, paths) : hostname)},
       {"cwd", str_or(c, "WorkingDir").empty() ? "/" : str_or(c, "WorkingDir")},
       {"capabilities", {{"bounding", *caps}, {"effective", *caps}, {"permitted", *caps}}},
       {"rlimits", rlimits(hc)},
@@ -282,11 +285,11 @@ Result<Json> build_oci_spec(const CreateRequest& req, const std::string& id,
       {"ociVersion", "1.0.2"},
       {"process", process},
       {"root", {{"path", paths.rootfs}, {"readonly", bool_or(hc, "ReadonlyRootfs")}}},
-      {"hostname", hostname},
       {"mounts", *mounts},
       {"linux", linux},
   };
-  if (auto d = str_or(c, "Domainname"); !d.empty()) spec["domainname"] = d;
+  if (!hostname.empty()) spec["hostname"] = hostname;
+  if (auto d = str_or(c, "Domainname"); !d.empty() && !host_uts) spec["domainname"] = d;
   return spec;
 }
 

@@ -33,7 +33,10 @@ std::vector<Json> default_mounts(const Json& hc) {
   };
   std::string ipc =
       hc.value("IpcMode", Json("")).is_string() ? hc["IpcMode"].get<std::string>() : "";
-  if (ipc != "none" && ipc != "host")
+  // --ipc=host shares the host's /dev/shm; --ipc=none has none.
+  if (ipc == "host")
+    m.push_back(mount("/dev/shm", "bind", "/dev/shm", {"rbind", "rprivate"}));
+  else if (ipc != "none")
     m.push_back(mount("/dev/shm", "tmpfs", "shm",
                       {"nosuid", "noexec", "nodev", "mode=1777", "size=" + std::to_string(shm)}));
   return m;
@@ -183,6 +186,20 @@ Result<Json> build_mounts(const CreateRequest& req, const SpecPaths& paths) {
   if (!paths.hosts_file.empty())
     user.push_back(bind_mount("/etc/hosts", paths.hosts_file, ro_root, "rprivate"));
   SILO_TRY(user_mounts(hc, paths, user));
+  // Config.Volumes (the image's VOLUMEs and the body's own) that no other mount covers:
+  // anonymous volumes, keyed by their destination.
+  const Json& vols = req.config.value("Volumes", Json(nullptr));
+  if (vols.is_object()) {
+    for (const auto& [dest, unused] : vols.items()) {
+      (void)unused;
+      bool covered = std::any_of(user.begin(), user.end(),
+                                 [&](const Json& m) { return m["destination"] == dest; });
+      if (covered || dest.empty() || dest[0] != '/') continue;
+      auto p = volume_path(paths, "", dest);
+      if (!p) return std::unexpected(p.error());
+      user.push_back(bind_mount(dest, *p, false, ""));
+    }
+  }
   // A user mount replaces the default one at the same place (and those below it).
   std::map<std::string, bool> taken;
   for (const auto& m : user) taken[m["destination"].get<std::string>()] = true;
