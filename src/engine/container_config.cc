@@ -192,7 +192,8 @@ void apply_host_defaults(Json& hc, std::vector<std::string>& warnings) {
   if (mem > 0 && hc["MemorySwap"].get<int64_t>() == 0) {
     if (::access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0 ||
         ::access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
-      hc["MemorySwap"] = mem * 2;
+      // dockerd doubles the limit; past half of int64 that would overflow: unlimited.
+      hc["MemorySwap"] = mem <= std::numeric_limits<int64_t>::max() / 2 ? mem * 2 : int64_t(-1);
     } else {
       warnings.push_back(
           "Your kernel does not support swap limit capabilities or the cgroup is not mounted. "

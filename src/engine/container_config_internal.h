@@ -63,7 +63,8 @@ Error type_error(const Json& value, std::string_view path, GoType type, const ch
 [[nodiscard]] Status validate_host_config(Json& hc, std::vector<std::string>& warnings);
 
 // Binds ("-v"), Mounts ("--mount") and Tmpfs ("--tmpfs") checks with dockerd's messages.
-[[nodiscard]] Status validate_mounts(const Json& hc);
+// Mounts entries are cleaned of null members.
+[[nodiscard]] Status validate_mounts(Json& hc);
 
 // One parsed "-v src:dst[:mode]" entry.
 struct BindSpec {

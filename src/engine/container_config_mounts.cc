@@ -82,6 +82,10 @@ Status check_tmpfs_options(const Json& m) {
       check_type(size, "TmpfsOptions.HostConfig.Mounts.TmpfsOptions.SizeBytes", GoType::Int64));
   SILO_TRY(check_type(mode, "TmpfsOptions.HostConfig.Mounts.TmpfsOptions.Mode", GoType::Uint64,
                       "fs.FileMode"));
+  // dockerd passes a negative size to the kernel, which refuses it at start.
+  if (size.is_number() && size.get<int64_t>() < 0)
+    return invalid(mount_error(
+        "tmpfs", "invalid tmpfs size: " + size.dump() + " (SizeBytes must not be negative)"));
   return {};
 }
 
@@ -98,6 +102,17 @@ Status validate_mount(const Json& m) {
   }
   Json ro = m.value("ReadOnly", Json(false));
   SILO_TRY(check_type(ro, "Mount.HostConfig.Mounts.ReadOnly", GoType::Bool));
+  for (const auto& [k, go] : {std::pair{"BindOptions", "mount.BindOptions"},
+                              std::pair{"VolumeOptions", "mount.VolumeOptions"},
+                              std::pair{"TmpfsOptions", "mount.TmpfsOptions"}}) {
+    Json v = m.value(k, Json(nullptr));
+    SILO_TRY(check_type(v, std::string("Mount.HostConfig.Mounts.") + k, GoType::Object, go));
+  }
+  if (has(m, "BindOptions")) {
+    Json p = m["BindOptions"].value("Propagation", Json(""));
+    SILO_TRY(check_type(p, "BindOptions.HostConfig.Mounts.BindOptions.Propagation", GoType::String,
+                        "mount.Propagation"));
+  }
   std::string type = str_field(m, "Type"), source = str_field(m, "Source"),
               target = str_field(m, "Target");
   SILO_TRY(check_target(type, target));
@@ -134,7 +149,7 @@ Status validate_mount(const Json& m) {
 }
 
 // mount.ParseTmpfsOptions: the options the kernel's tmpfs and the VFS accept.
-Status check_tmpfs_data(const std::string& dest, const std::string& data) {
+Status check_tmpfs_data(const std::string& data) {
   static const std::set<std::string> kFlags = {
       "defaults", "ro",         "rw",          "suid",          "nosuid",     "dev",      "nodev",
       "exec",     "noexec",     "sync",        "async",         "dirsync",    "remount",  "mand",
@@ -150,7 +165,14 @@ Status check_tmpfs_data(const std::string& dest, const std::string& data) {
         data.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     std::string key = o.substr(0, o.find('='));
     bool ok = o.find('=') == std::string::npos ? kFlags.count(o) > 0 : kData.count(key) > 0;
-    if (!ok) return invalid("Invalid tmpfs option [\"" + o + "\"] for " + dest);
+    // mount.ParseTmpfsOptions prints the option split at '=' with Go's %q.
+    if (!ok) {
+      auto eq = o.find('=');
+      std::string shown = eq == std::string::npos
+                              ? "\"" + o + "\""
+                              : "\"" + o.substr(0, eq) + "\" \"" + o.substr(eq + 1) + "\"";
+      return invalid("invalid tmpfs option [" + shown + "]");
+    }
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
@@ -195,13 +217,29 @@ Result<BindSpec> parse_bind(std::string_view raw_view) {
     if (propagation_modes().count(m)) b.propagation = m;
   }
   std::string type = b.is_volume ? "volume" : "bind";
-  SILO_TRY(check_target(type, b.destination));
+  if (auto ok = check_target(type, b.destination); !ok)
+    return fail(Code::Invalid,
+                "invalid volume specification: '" + raw + "': " + ok.error().message);
   return b;
 }
 
-Status validate_mounts(const Json& hc) {
-  if (hc["Mounts"].is_array())
-    for (const auto& m : hc["Mounts"]) SILO_TRY(validate_mount(m));
+// A checked mount with its null members dropped (Go leaves them at their zero value), so
+// later readers can take every member present at its type.
+Json drop_nulls(const Json& j) {
+  if (!j.is_object()) return j;
+  Json out = Json::object();
+  for (const auto& [k, v] : j.items())
+    if (!v.is_null()) out[k] = drop_nulls(v);
+  return out;
+}
+
+Status validate_mounts(Json& hc) {
+  if (hc["Mounts"].is_array()) {
+    for (auto& m : hc["Mounts"]) {
+      SILO_TRY(validate_mount(m));
+      m = drop_nulls(m);
+    }
+  }
   if (hc["Binds"].is_array())
     for (const auto& b : hc["Binds"]) SILO_TRY(parse_bind(b.get<std::string>()));
   if (hc.contains("Tmpfs") && hc["Tmpfs"].is_object()) {
@@ -209,7 +247,7 @@ Status validate_mounts(const Json& hc) {
       if (dest == "/") return invalid("invalid specification: destination can't be '/'");
       if (dest.empty() || dest[0] != '/')
         return invalid("invalid mount path: '" + dest + "' mount path must be absolute");
-      SILO_TRY(check_tmpfs_data(dest, opts.get<std::string>()));
+      SILO_TRY(check_tmpfs_data(opts.get<std::string>()));
     }
   }
   return {};

@@ -64,17 +64,15 @@ Result<std::set<int>> parse_uint_list(std::string_view val) {
   return out;
 }
 
-Status validate_restart(const Json& hc) {
+Status validate_restart(Json& hc) {
   const Json& rp = hc["RestartPolicy"];
   Json name = rp.value("Name", Json(""));
-  Json count = rp.value("MaximumRetryCount", Json(0));
-  if (!name.is_string())
-    return std::unexpected(
-        type_error(name, "RestartPolicy.HostConfig.RestartPolicy.Name", GoType::String));
-  Json c = count;
+  Json c = rp.value("MaximumRetryCount", Json(0));
+  SILO_TRY(check_type(name, "RestartPolicy.HostConfig.RestartPolicy.Name", GoType::String));
   SILO_TRY(check_type(c, "RestartPolicy.HostConfig.RestartPolicy.MaximumRetryCount", GoType::Int));
-  std::string n = name.get<std::string>();
+  std::string n = name.is_null() ? "" : name.get<std::string>();
   int64_t retries = c.is_null() ? 0 : c.get<int64_t>();
+  hc["RestartPolicy"] = Json{{"Name", n}, {"MaximumRetryCount", retries}};
   if (n == "always" || n == "unless-stopped" || n == "no") {
     if (retries != 0)
       return invalid("maximum retry count cannot be used with restart policy '" + n + "'");
@@ -174,13 +172,13 @@ Status validate_pids_oom(Json& hc) {
 }
 
 // units.Ulimit: {Name, Hard, Soft}; GetRlimit and ParseUlimit's checks.
-Status validate_ulimits(const Json& hc) {
+Status validate_ulimits(Json& hc) {
   static const std::set<std::string> kNames = {
       "core",   "cpu",   "data", "fsize",  "locks",  "memlock",    "msgqueue", "nice",
       "nofile", "nproc", "rss",  "rtprio", "rttime", "sigpending", "stack"};
-  const Json& list = hc["Ulimits"];
+  Json& list = hc["Ulimits"];
   if (!list.is_array()) return {};
-  for (const auto& u : list) {
+  for (auto& u : list) {
     if (!u.is_object())
       return std::unexpected(
           type_error(u, "HostConfig.HostConfig.Ulimits", GoType::Object, "units.Ulimit"));
@@ -196,6 +194,7 @@ Status validate_ulimits(const Json& hc) {
     if (s > h)
       return invalid("ulimit soft limit must be less than or equal to hard limit: " + i2s(s) +
                      " > " + i2s(h));
+    u = Json{{"Name", n}, {"Hard", h}, {"Soft", s}};
   }
   return {};
 }
@@ -261,12 +260,63 @@ Status validate_network_mode(const Json& hc, std::vector<std::string>& warnings)
   return fail(Code::NotFound, "network " + mode + " not found");
 }
 
+// nat.ParsePortRangeToInt: "", "80", "8000-8010", each part a uint16.
+bool valid_port_range(std::string_view p, bool allow_empty) {
+  if (p.empty()) return allow_empty;
+  auto num = [](std::string_view s, unsigned& n) {
+    if (s.empty() || s.size() > 5) return false;
+    n = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+      n = n * 10 + unsigned(c - '0');
+    }
+    return n <= 65535;
+  };
+  unsigned a = 0, b = 0;
+  auto dash = p.find('-');
+  if (dash == std::string_view::npos) return num(p, a);
+  return num(p.substr(0, dash), a) && num(p.substr(dash + 1), b) && b >= a;
+}
+
+// validatePortBindings: keys "port[/proto]", HostPort a port or a range.
+Status validate_ports(const Json& hc) {
+  const Json& pb = hc["PortBindings"];
+  if (!pb.is_object()) return {};
+  for (const auto& [key, list] : pb.items()) {
+    std::string port = key.substr(0, key.find('/'));
+    unsigned n = 0;
+    bool ok =
+        port.empty() || (port.size() <= 5 && std::all_of(port.begin(), port.end(), ::isdigit) &&
+                         (n = unsigned(std::stoul(port))) <= 65535);
+    if (!ok) return invalid("invalid port specification: \"" + port + "\"");
+    if (list.is_null()) continue;
+    if (!list.is_array())
+      return std::unexpected(type_error(list, "HostConfig.HostConfig.PortBindings", GoType::Array,
+                                        "[]nat.PortBinding"));
+    for (const auto& b : list) {
+      if (!b.is_object())
+        return std::unexpected(
+            type_error(b, "HostConfig.HostConfig.PortBindings", GoType::Object, "nat.PortBinding"));
+      for (const char* k : {"HostIp", "HostPort"}) {
+        Json v = b.value(k, Json(""));
+        SILO_TRY(
+            check_type(v, std::string("PortBinding.HostConfig.PortBindings.") + k, GoType::String));
+      }
+      std::string hp =
+          b.value("HostPort", Json("")).is_string() ? b["HostPort"].get<std::string>() : "";
+      if (!valid_port_range(hp, true)) return invalid("invalid port specification: \"" + hp + "\"");
+    }
+  }
+  return {};
+}
+
 Status validate_misc(const Json& hc) {
   std::string cg = hc["CgroupnsMode"].get<std::string>();
   if (!cg.empty() && cg != "host" && cg != "private")
     return invalid("invalid cgroup namespace mode: " + cg);
   std::string iso = hc["Isolation"].get<std::string>();
-  if (!iso.empty() && iso != "default") return invalid("invalid isolation '" + iso + "' on linux");
+  if (!iso.empty() && iso != "default")
+    return invalid("Invalid isolation: \"" + iso + "\" - linux only supports 'default'");
   std::string rt = hc["Runtime"].get<std::string>();
   if (!rt.empty() && rt != "runc" && rt != "silo-runc" && rt != "silo")
     return invalid("Unknown runtime specified " + rt);
@@ -384,6 +434,7 @@ Status validate_hostname(std::string_view h) {
 Status validate_host_config(Json& hc, std::vector<std::string>& warnings) {
   SILO_TRY(validate_restart(hc));
   SILO_TRY(validate_mounts(hc));
+  SILO_TRY(validate_ports(hc));
   SILO_TRY(validate_caps(hc));
   SILO_TRY(validate_misc(hc));
   SILO_TRY(validate_memory(hc, warnings));

@@ -1,6 +1,7 @@
 // inspect_json: Docker's ContainerJSON for a stored container (GET /containers/{id}/json),
 // with dockerd 20.10's field set and zero values.
 
+#include <algorithm>
 #include <string>
 
 #include "engine/container_config.h"
@@ -44,18 +45,28 @@ std::vector<std::string> str_list(const Json& j) {
 
 // The Mounts array: binds, volumes and --mount entries (not --tmpfs), as dockerd lists
 // its MountPoints.
-Json mounts_json(const Json& hc, const std::string& volumes_dir) {
+Json mounts_json(const ContainerRecord& rec, const std::string& volumes_dir) {
+  const Json& hc = rec.host_config;
+  // The engine records the host directory of each volume it prepared, by name and, for
+  // anonymous ones, by destination (rec.shim["volumes"]).
+  const Json prepared =
+      rec.shim.is_object() && rec.shim.contains("volumes") && rec.shim["volumes"].is_object()
+          ? rec.shim["volumes"]
+          : Json::object();
   Json out = Json::array();
-  auto volume = [&](const std::string& name, const std::string& dest, bool rw,
-                    const std::string& mode) {
-    return Json{{"Type", "volume"},
-                {"Name", name},
-                {"Source", volumes_dir + "/" + name + "/_data"},
-                {"Destination", dest},
-                {"Driver", "local"},
-                {"Mode", mode},
-                {"RW", rw},
-                {"Propagation", ""}};
+  auto volume = [&](std::string name, const std::string& dest, bool rw, const std::string& mode) {
+    std::string source = volumes_dir + "/" + name + "/_data";
+    const std::string key = name.empty() ? dest : name;
+    if (prepared.contains(key) && prepared[key].is_string()) {
+      source = prepared[key].get<std::string>();
+      // <root>/volumes/<name>/_data: an anonymous volume's generated name.
+      if (name.empty() && source.ends_with("/_data")) {
+        std::string d = dir_of(source);
+        name = d.substr(d.rfind('/') + 1);
+      }
+    }
+    return Json{{"Type", "volume"},  {"Name", name}, {"Source", source}, {"Destination", dest},
+                {"Driver", "local"}, {"Mode", mode}, {"RW", rw},         {"Propagation", ""}};
   };
   for (const auto& raw : str_list(hc.value("Binds", Json(nullptr)))) {
     auto b = detail::parse_bind(raw);
@@ -100,6 +111,16 @@ Json mounts_json(const Json& hc, const std::string& volumes_dir) {
                        {"RW", rw},
                        {"Propagation", prop.empty() ? "rprivate" : prop}});
       }
+    }
+  }
+  // Config.Volumes no other mount covers: anonymous volumes.
+  const Json& vols = rec.config.is_object() ? rec.config.value("Volumes", Json(nullptr)) : Json();
+  if (vols.is_object()) {
+    for (const auto& [dest, unused] : vols.items()) {
+      (void)unused;
+      bool covered = std::any_of(out.begin(), out.end(),
+                                 [&](const Json& m) { return m["Destination"] == dest; });
+      if (!covered) out.push_back(volume("", dest, true, ""));
     }
   }
   return out;
@@ -181,7 +202,7 @@ Json inspect_json(const ContainerRecord& rec, const std::string& log_path,
           {"UpperDir", dir.empty() ? "" : dir + "/upper"},
           {"WorkDir", dir.empty() ? "" : dir + "/work"}}},
         {"Name", "overlay2"}}},
-      {"Mounts", mounts_json(hc, root.empty() ? "" : root + "/volumes")},
+      {"Mounts", mounts_json(rec, root.empty() ? "" : root + "/volumes")},
       {"Config", config},
       {"NetworkSettings", network_settings(rec)},
   };

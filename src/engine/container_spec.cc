@@ -151,30 +151,16 @@ Json namespaces(const Json& hc, const SpecPaths& paths) {
   return ns;
 }
 
-// Docker's default device cgroup rules (oci.DefaultLinuxSpec); the runtime adds its own
-// default nodes and ptys on top.
+// Docker's device cgroup rules (dockerd 20.10's spec on cgroup v1); the runtime adds its
+// own default nodes and ptys on top.
 Json device_rules(bool privileged) {
   if (privileged) return Json::array({{{"allow", true}, {"access", "rwm"}}});
   Json r = Json::array({{{"allow", false}, {"access", "rwm"}}});
-  auto rule = [&](const char* type, std::optional<int> major, std::optional<int> minor,
-                  const char* access) {
-    Json j = {{"allow", true}, {"type", type}, {"access", access}};
-    if (major) j["major"] = *major;
-    if (minor) j["minor"] = *minor;
-    r.push_back(j);
-  };
-  rule("c", std::nullopt, std::nullopt, "m");
-  rule("b", std::nullopt, std::nullopt, "m");
-  rule("c", 1, 3, "rwm");
-  rule("c", 1, 8, "rwm");
-  rule("c", 1, 7, "rwm");
-  rule("c", 5, 0, "rwm");
-  rule("c", 1, 5, "rwm");
-  rule("c", 1, 9, "rwm");
-  rule("c", 5, 1, "rwm");
-  rule("c", 136, std::nullopt, "rwm");
-  rule("c", 5, 2, "rwm");
-  rule("c", 10, 200, "rwm");
+  for (auto [major, minor] : {std::pair{1, 5}, {1, 3}, {1, 9}, {1, 8}, {5, 0}, {5, 1}})
+    r.push_back(
+        {{"allow", true}, {"type", "c"}, {"major", major}, {"minor", minor}, {"access", "rwm"}});
+  // /dev/net/tun is not for containers without privilege.
+  r.push_back({{"allow", false}, {"type", "c"}, {"major", 10}, {"minor", 229}, {"access", "rwm"}});
   return r;
 }
 
@@ -207,6 +193,20 @@ Json resources(const Json& hc) {
   return r;
 }
 
+// The request's sysctls, plus what dockerd 20.10 sets in a container with a network
+// namespace of its own: unprivileged ports from 0 and unprivileged ping (only where this
+// kernel has the knobs, and never over the user's own value).
+Json sysctls(const Json& hc) {
+  Json out = hc.contains("Sysctls") && hc["Sysctls"].is_object() ? hc["Sysctls"] : Json::object();
+  if (str_or(hc, "NetworkMode") == "host") return out;
+  auto add = [&](const char* key, const char* value, const char* proc) {
+    if (!out.contains(key) && ::access(proc, F_OK) == 0) out[key] = value;
+  };
+  add("net.ipv4.ip_unprivileged_port_start", "0", "/proc/sys/net/ipv4/ip_unprivileged_port_start");
+  add("net.ipv4.ping_group_range", "0 2147483647", "/proc/sys/net/ipv4/ping_group_range");
+  return out;
+}
+
 std::string spec_hostname(const Json& config, const Json& hc, const std::string& id,
                           const SpecPaths& paths) {
   if (!paths.hostname.empty()) return paths.hostname;
@@ -225,7 +225,9 @@ Result<Json> build_oci_spec(const CreateRequest& req, const std::string& id,
   const Json& c = req.config;
   const Json& hc = req.host_config;
   bool privileged = bool_or(hc, "Privileged");
-  std::string hostname = spec_hostname(c, hc, id, paths);
+  // With the host's UTS namespace the container cannot have a hostname of its own.
+  bool host_uts = str_or(hc, "UTSMode") == "host";
+  std::string hostname = host_uts ? "" : spec_hostname(c, hc, id, paths);
 
   std::vector<std::string> args = str_list(c.value("Entrypoint", Json(nullptr)));
   for (auto& a : str_list(c.value("Cmd", Json(nullptr)))) args.push_back(a);
@@ -247,7 +249,7 @@ Result<Json> build_oci_spec(const CreateRequest& req, const std::string& id,
       {"terminal", bool_or(c, "Tty")},
       {"user", {{"uid", user->uid}, {"gid", user->gid}}},
       {"args", args},
-      {"env", container_env(c, hostname)},
+      {"env", container_env(c, host_uts ? spec_hostname(c, hc, id, paths) : hostname)},
       {"cwd", str_or(c, "WorkingDir").empty() ? "/" : str_or(c, "WorkingDir")},
       {"capabilities", {{"bounding", *caps}, {"effective", *caps}, {"permitted", *caps}}},
       {"rlimits", rlimits(hc)},
@@ -266,8 +268,8 @@ Result<Json> build_oci_spec(const CreateRequest& req, const std::string& id,
       {"resources", resources(hc)},
       {"cgroupsPath", paths.cgroups_path},
   };
-  if (hc.contains("Sysctls") && hc["Sysctls"].is_object() && !hc["Sysctls"].empty())
-    linux["sysctl"] = hc["Sysctls"];
+  linux["sysctl"] = sysctls(hc);
+  if (linux["sysctl"].empty()) linux.erase("sysctl");
   if (!privileged) {
     linux["maskedPaths"] = hc.value("MaskedPaths", Json(nullptr)).is_array()
                                ? hc["MaskedPaths"]
@@ -283,11 +285,11 @@ Result<Json> build_oci_spec(const CreateRequest& req, const std::string& id,
       {"ociVersion", "1.0.2"},
       {"process", process},
       {"root", {{"path", paths.rootfs}, {"readonly", bool_or(hc, "ReadonlyRootfs")}}},
-      {"hostname", hostname},
       {"mounts", *mounts},
       {"linux", linux},
   };
-  if (auto d = str_or(c, "Domainname"); !d.empty()) spec["domainname"] = d;
+  if (!hostname.empty()) spec["hostname"] = hostname;
+  if (auto d = str_or(c, "Domainname"); !d.empty() && !host_uts) spec["domainname"] = d;
   return spec;
 }
 

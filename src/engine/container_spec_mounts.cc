@@ -33,7 +33,10 @@ std::vector<Json> default_mounts(const Json& hc) {
   };
   std::string ipc =
       hc.value("IpcMode", Json("")).is_string() ? hc["IpcMode"].get<std::string>() : "";
-  if (ipc != "none" && ipc != "host")
+  // --ipc=host shares the host's /dev/shm; --ipc=none has none.
+  if (ipc == "host")
+    m.push_back(mount("/dev/shm", "bind", "/dev/shm", {"rbind", "rprivate"}));
+  else if (ipc != "none")
     m.push_back(mount("/dev/shm", "tmpfs", "shm",
                       {"nosuid", "noexec", "nodev", "mode=1777", "size=" + std::to_string(shm)}));
   return m;
@@ -80,10 +83,13 @@ Json tmpfs_mount(const std::string& dest, const std::vector<std::string>& extra)
   return mount(dest, "tmpfs", "tmpfs", merge_tmpfs_options(opts));
 }
 
+// As dockerd writes them: "rbind", "ro" when read-only, then the propagation when there
+// is one (binds default to rprivate; volumes have none).
 Json bind_mount(const std::string& dest, const std::string& source, bool ro,
                 const std::string& propagation) {
-  std::vector<std::string> opts = {"rbind", ro ? "ro" : "rw"};
-  opts.push_back(propagation.empty() ? "rprivate" : propagation);
+  std::vector<std::string> opts = {"rbind"};
+  if (ro) opts.push_back("ro");
+  if (!propagation.empty()) opts.push_back(propagation);
   return mount(dest, "bind", source, opts);
 }
 
@@ -108,7 +114,9 @@ Status user_mounts(const Json& hc, const SpecPaths& paths, std::vector<Json>& ou
         if (!p) return std::unexpected(p.error());
         src = *p;
       }
-      out.push_back(bind_mount(spec->destination, src, spec->read_only, spec->propagation));
+      std::string prop = spec->propagation;
+      if (prop.empty() && !spec->is_volume) prop = "rprivate";
+      out.push_back(bind_mount(spec->destination, src, spec->read_only, prop));
     }
   }
   if (hc.contains("Tmpfs") && hc["Tmpfs"].is_object())
@@ -140,7 +148,7 @@ Status user_mounts(const Json& hc, const SpecPaths& paths, std::vector<Json>& ou
         std::string prop;
         if (m.value("BindOptions", Json(nullptr)).is_object())
           prop = m["BindOptions"].value("Propagation", "");
-        out.push_back(bind_mount(dst, src, ro, prop));
+        out.push_back(bind_mount(dst, src, ro, prop.empty() ? "rprivate" : prop));
       }
     }
   }
@@ -172,12 +180,26 @@ Result<Json> build_mounts(const CreateRequest& req, const SpecPaths& paths) {
   bool ro_root = hc.value("ReadonlyRootfs", false);
   std::vector<Json> user;
   if (!paths.resolv_conf.empty())
-    user.push_back(bind_mount("/etc/resolv.conf", paths.resolv_conf, ro_root, ""));
+    user.push_back(bind_mount("/etc/resolv.conf", paths.resolv_conf, ro_root, "rprivate"));
   if (!paths.hostname_file.empty())
-    user.push_back(bind_mount("/etc/hostname", paths.hostname_file, ro_root, ""));
+    user.push_back(bind_mount("/etc/hostname", paths.hostname_file, ro_root, "rprivate"));
   if (!paths.hosts_file.empty())
-    user.push_back(bind_mount("/etc/hosts", paths.hosts_file, ro_root, ""));
+    user.push_back(bind_mount("/etc/hosts", paths.hosts_file, ro_root, "rprivate"));
   SILO_TRY(user_mounts(hc, paths, user));
+  // Config.Volumes (the image's VOLUMEs and the body's own) that no other mount covers:
+  // anonymous volumes, keyed by their destination.
+  const Json& vols = req.config.value("Volumes", Json(nullptr));
+  if (vols.is_object()) {
+    for (const auto& [dest, unused] : vols.items()) {
+      (void)unused;
+      bool covered = std::any_of(user.begin(), user.end(),
+                                 [&](const Json& m) { return m["destination"] == dest; });
+      if (covered || dest.empty() || dest[0] != '/') continue;
+      auto p = volume_path(paths, "", dest);
+      if (!p) return std::unexpected(p.error());
+      user.push_back(bind_mount(dest, *p, false, ""));
+    }
+  }
   // A user mount replaces the default one at the same place (and those below it).
   std::map<std::string, bool> taken;
   for (const auto& m : user) taken[m["destination"].get<std::string>()] = true;
