@@ -1,0 +1,140 @@
+// A container's files: GET export (tar of the root), GET changes (docker diff), and the
+// archive endpoints docker cp uses: HEAD (stat), GET (tar out), PUT (tar in).
+
+#include "api/http.h"
+#include "common/log.h"
+#include "daemon/routes_observe.h"
+#include "engine/archive.h"
+#include "engine/changes.h"
+
+namespace silo::daemon {
+namespace {
+
+std::string base64(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out += kAlphabet[(v >> s) & 63];
+  }
+  if (i + 1 == in.size()) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    out += {kAlphabet[(v >> 18) & 63], kAlphabet[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == in.size()) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+    out += {kAlphabet[(v >> 18) & 63], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+// dockerd's containerFileNotFound message for a missing path.
+Error not_found(const Error& e, const std::string& path, std::string_view container) {
+  if (e.code != Code::NotFound) return e;
+  return Error{0, Code::NotFound,
+               "Could not find the file " + path + " in container " + std::string(container)};
+}
+
+struct Target {
+  engine::ContainerRecord rec;
+  engine::ContainerPaths paths;
+};
+
+Result<Target> target(const Context& ctx, std::string_view ref) {
+  auto rec = ctx.engine->get(ref);
+  if (!rec) return std::unexpected(rec.error());
+  auto paths = ctx.engine->paths(rec->id);
+  return Target{std::move(*rec), std::move(paths)};
+}
+
+Result<std::string> path_param(const api::Request& req) {
+  std::string path = req.query.get("path");
+  if (path.empty()) return fail(Code::Invalid, "Path cannot be empty");
+  return path;
+}
+
+Result<std::string> stat_header(const Target& t, const std::string& path, std::string_view name) {
+  auto st = engine::stat_in_root(t.paths.rootfs, path);
+  if (!st) return std::unexpected(not_found(st.error(), path, name));
+  return base64(engine::path_stat_json(*st).dump());
+}
+
+Result<api::Response> archive_head(const Context& ctx, const api::Request& req) {
+  auto path = path_param(req);
+  if (!path) return std::unexpected(path.error());
+  auto t = target(ctx, req.param("name"));
+  if (!t) return std::unexpected(t.error());
+  auto header = stat_header(*t, *path, req.param("name"));
+  if (!header) return std::unexpected(header.error());
+  auto resp = api::Response::empty(200);
+  resp.headers.set("X-Docker-Container-Path-Stat", *header);
+  return resp;
+}
+
+Result<api::Response> archive_get(const Context& ctx, api::Call& call) {
+  auto path = path_param(call.req);
+  if (!path) return std::unexpected(path.error());
+  auto t = target(ctx, call.req.param("name"));
+  if (!t) return std::unexpected(t.error());
+  auto header = stat_header(*t, *path, call.req.param("name"));
+  if (!header) return std::unexpected(header.error());
+  call.stream_headers.set("X-Docker-Container-Path-Stat", *header);
+  SILO_TRY(call.begin_stream(200, "application/x-tar"));
+  auto st =
+      engine::tar_path(t->paths.rootfs, *path, [&](std::string_view d) { return call.write(d); });
+  // The head is out: an error can only cut the stream short (the client sees a bad tar).
+  if (!st) spdlog::warn("archive {} of {}: {}", *path, t->rec.name, st.error().message);
+  return api::Response::empty(200);
+}
+
+Result<api::Response> archive_put(const Context& ctx, api::Call& call) {
+  auto path = path_param(call.req);
+  if (!path) return std::unexpected(path.error());
+  auto t = target(ctx, call.req.param("name"));
+  if (!t) return std::unexpected(t.error());
+  if (t->rec.host_config.value("ReadonlyRootfs", false))
+    return fail(Code::Permission, "container rootfs is marked read-only");
+  engine::ExtractOptions opts{
+      .no_overwrite_dir_non_dir = call.req.query.get_bool("noOverwriteDirNonDir"),
+      .copy_uid_gid = call.req.query.get_bool("copyUIDGID")};
+  auto st = engine::extract_tar(
+      t->paths.rootfs, *path, [&](char* buf, size_t n) { return call.read_body(buf, n); }, opts);
+  if (!st) return std::unexpected(not_found(st.error(), *path, call.req.param("name")));
+  return api::Response::empty(200);
+}
+
+Result<api::Response> export_container(const Context& ctx, api::Call& call) {
+  auto t = target(ctx, call.req.param("name"));
+  if (!t) return std::unexpected(t.error());
+  SILO_TRY(call.begin_stream(200, "application/x-tar"));
+  auto st = engine::tar_root(t->paths.rootfs, [&](std::string_view d) { return call.write(d); });
+  if (!st) spdlog::warn("export {}: {}", t->rec.name, st.error().message);
+  return api::Response::empty(200);
+}
+
+Result<api::Response> changes(const Context& ctx, const api::Request& req) {
+  auto t = target(ctx, req.param("name"));
+  if (!t) return std::unexpected(t.error());
+  auto cs = engine::overlay_changes(t->paths.upper, t->paths.lower);
+  if (!cs) return wrap(cs.error(), "changes of " + t->rec.name);
+  return api::Response::json(engine::changes_json(*cs));
+}
+
+}  // namespace
+
+Status add_file_routes(api::Router& router, const Context& ctx) {
+  SILO_TRY(router.add("GET", "/containers/{name}/export",
+                      [&ctx](api::Call& c) { return export_container(ctx, c); }));
+  SILO_TRY(router.add("GET", "/containers/{name}/changes",
+                      [&ctx](api::Call& c) { return changes(ctx, c.req); }));
+  SILO_TRY(router.add("HEAD", "/containers/{name}/archive",
+                      [&ctx](api::Call& c) { return archive_head(ctx, c.req); }));
+  SILO_TRY(router.add("GET", "/containers/{name}/archive",
+                      [&ctx](api::Call& c) { return archive_get(ctx, c); }));
+  return router.add(
+      "PUT", "/containers/{name}/archive", [&ctx](api::Call& c) { return archive_put(ctx, c); },
+      api::RouteOptions{.stream_body = true});
+}
+
+}  // namespace silo::daemon
