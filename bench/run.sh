@@ -4,7 +4,9 @@
 #   bench/run.sh BUILD        # make bench
 #
 # N (runs per runtime, default 30) goes to runtime-vs-runc.sh, STRESS_N (default 1000)
-# to stress-8mib.sh; SILO_RUNTIME / RUNC override the runtimes. Each bench's own output
+# to stress-8mib.sh, LATENCY_N (default 20) to run-latency.sh; SILO_RUNTIME / RUNC
+# override the runtimes. run-latency.sh and rss.sh start their own silod (and dockerd,
+# podman where installed) in a throwaway network namespace. Each bench's own output
 # is shown as it runs. Exit status 1 when a bench errs or fails (a missed latency goal is
 # reported as MISSED but does not fail the run).
 set -uo pipefail
@@ -49,6 +51,38 @@ result=$(grep -E '^[0-9]+ cycles, [0-9]+ failures' "$logs/stress-8mib" | tail -n
 if [ $rc -eq 0 ] && [ -n "$result" ]; then verdict=ok; else verdict=FAIL; rc_all=1; fi
 [ -n "$result" ] || result=$(tail -n 1 "$logs/stress-8mib")
 rows+=("stress-8mib|$result|0 failures|$verdict")
+
+# run-latency: goal silo run --rm latency <= 0.1x docker's.
+N=${LATENCY_N:-20} run_bench run-latency "$here/run-latency.sh" "$build"
+rc=$?
+result=$(grep -E '^silo run --rm true:' "$logs/run-latency" | tail -n 1 | sed -E 's/^silo run --rm true: //')
+goal=$(grep -E '^goal: run latency' "$logs/run-latency" | tail -n 1)
+if [ $rc -ne 0 ] || [ -z "$goal" ]; then
+  verdict=ERROR; rc_all=1; [ -n "$result" ] || result=$(tail -n 1 "$logs/run-latency")
+elif [[ "$goal" == *": met"* ]]; then
+  verdict=ok
+elif [[ "$goal" == *": n/a"* ]]; then
+  verdict=n/a
+else
+  verdict=MISSED
+fi
+rows+=("run-latency|$result|<= 0.1x docker|$verdict")
+
+# rss: goal silo-shim RSS <= 1 MiB.
+run_bench rss "$here/rss.sh" "$build"
+rc=$?
+goal=$(grep -E '^goal: silo-shim' "$logs/rss" | tail -n 1)
+kib() { awk -v n="$1" '$1 == n { print $2; exit }' "$logs/rss"; }
+na() { [ -n "$1" ] && echo "$1" || echo n/a; }
+result="silo-shim $(na "$(kib silo-shim)"), silod $(na "$(kib silod)"); containerd-shim $(na "$(kib containerd-shim-runc-v2)"), dockerd $(na "$(kib dockerd)") (KiB)"
+if [ $rc -ne 0 ] || [ -z "$goal" ]; then
+  verdict=ERROR; rc_all=1; result=$(tail -n 1 "$logs/rss")
+elif [[ "$goal" == *": met"* ]]; then
+  verdict=ok
+else
+  verdict=MISSED
+fi
+rows+=("rss|$result|shim <= 1 MiB|$verdict")
 
 echo
 printf '%-16s  %-72s  %-14s  %s\n' bench result goal verdict

@@ -237,6 +237,7 @@ Status ConnCall::begin_stream(int status, std::string_view content_type) {
   res.result(wire_status(status));
   add_server_fields(res.base(), c_.srv_.server_value);
   res.set(http::field::content_type, content_type);
+  for (const auto& [name, value] : stream_headers.fields()) res.set(name, value);
   if (version_ >= 11)
     res.chunked(true);
   else

@@ -29,6 +29,9 @@ class Call {
 
   // The request; the handler may move the body out of it.
   Request req;
+  // Extra header fields begin_stream() sends with the response head (GET archive's
+  // X-Docker-Container-Path-Stat); set them before calling it.
+  Headers stream_headers;
 
   // Starts a chunked response (logs -f, events, stats, pull progress) with `status` and
   // `content_type`. After this the Response a handler returns is ignored. Unavailable

@@ -179,6 +179,12 @@ Status kill(pid_t pid, int sig) {
   return {};
 }
 
+Result<UniqueFd> pidfd_open(pid_t pid) {
+  long r = ::syscall(SYS_pidfd_open, pid, 0);
+  if (r < 0) return fail_errno(errno, "pidfd_open " + std::to_string(pid));
+  return UniqueFd(static_cast<int>(r));
+}
+
 Result<int> waitpid(pid_t pid, int options) {
   int status = 0;
   pid_t r = retry([&] { return ::waitpid(pid, &status, options); });

@@ -38,6 +38,9 @@ namespace silo::sys {
 [[nodiscard]] Status setns(int fd, int nstype);
 [[nodiscard]] Status unshare(int flags);
 [[nodiscard]] Status kill(pid_t pid, int sig);
+// pidfd_open(2) (Linux 5.3): an fd that becomes readable when `pid` exits; works for
+// processes that are not our children. O_CLOEXEC is implied. NotFound when pid is gone.
+[[nodiscard]] Result<UniqueFd> pidfd_open(pid_t pid);
 // waitpid() retrying EINTR; returns the raw wait status.
 [[nodiscard]] Result<int> waitpid(pid_t pid, int options);
 [[nodiscard]] Status write_all(int fd, const void* data, size_t len);

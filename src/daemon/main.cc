@@ -1,9 +1,10 @@
-// silod: the Silo host daemon. This first cut serves the Engine API's system endpoints,
-// the container list and volumes from the state store; containers come later.
+// silod: the Silo host daemon: the Engine API over the state store, the event bus and the
+// container engine.
 //
 // Start-up reads as dockerd's: flags, then daemon.json, then directories, pid file,
 // store, API socket; it runs until SIGTERM or SIGINT and then removes its socket and pid
-// file and exits 0.
+// file and exits 0. Containers keep running across a stop (live restore): the engine
+// only stops watching them.
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -22,6 +23,8 @@
 #include "daemon/daemon.h"
 #include "daemon/pidfile.h"
 #include "engine/config.h"
+#include "engine/engine.h"
+#include "engine/events.h"
 #include "engine/store.h"
 
 namespace silo::daemon {
@@ -91,12 +94,23 @@ Result<std::string> engine_id(const std::string& root) {
   return id;
 }
 
-// silo-runc is installed next to silod (build/silo-runc, /usr/bin/silo-runc).
-std::string runtime_path() {
+// A binary installed next to silod (build/silo-runc, /usr/bin/silo-shim).
+std::string sibling(const char* name) {
   std::error_code ec;
   auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return "silo-runc";
-  return (self.parent_path() / "silo-runc").string();
+  if (ec) return name;
+  return (self.parent_path() / name).string();
+}
+
+std::string runtime_path() {
+  return sibling("silo-runc");
+}
+
+// --init runs tini as Docker's docker-init; the static build works in any image.
+std::string init_path() {
+  for (const char* p : {"/usr/bin/tini-static", "/usr/bin/docker-init"})
+    if (sys::path_exists(p)) return p;
+  return "";
 }
 
 std::string spdlog_level(const std::string& level) {
@@ -140,6 +154,15 @@ Status run(const Flags& flags, const sigset_t& stop_signals) {
   if (!id) return std::unexpected(id.error());
   ctx.daemon_id = *id;
   ctx.runtime_path = runtime_path();
+  engine::EventBus events(store->get());
+  ctx.events = &events;
+  auto eng = engine::Engine::open({.config = *cfg,
+                                   .store = store->get(),
+                                   .events = &events,
+                                   .shim_path = sibling("silo-shim"),
+                                   .init_path = init_path()});
+  if (!eng) return wrap(eng.error(), "start the container engine");
+  ctx.engine = eng->get();
   auto router = make_router(ctx);
   if (!router) return std::unexpected(router.error());
   auto server =
@@ -152,6 +175,7 @@ Status run(const Flags& flags, const sigset_t& stop_signals) {
   int sig = wait_for_stop_signal(stop_signals);
   spdlog::info("Processing signal '{}'", ::sigabbrev_np(sig));
   (*server)->stop();
+  eng->reset();  // stops watching; the containers keep running under their shims
   spdlog::info("Daemon shutdown complete");
   return {};
 }

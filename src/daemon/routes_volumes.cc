@@ -2,6 +2,8 @@
 // live in the store (which owns Docker's names and messages); the local driver's data
 // directory is <root>/volumes/<name>/_data, as dockerd's.
 
+#include <filesystem>
+
 #include "api/http.h"
 #include "common/id.h"
 #include "common/sys.h"
@@ -130,6 +132,55 @@ Result<api::Response> remove_volume(const Context& ctx, const api::Request& req)
   return api::Response::empty(204);
 }
 
+// Bytes under a volume's data directory (symlinks not followed), for SpaceReclaimed.
+int64_t disk_usage(const std::string& dir) {
+  std::error_code ec;
+  int64_t total = 0;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code fe;
+    if (it->is_regular_file(fe) && !it->is_symlink(fe))
+      total += static_cast<int64_t>(it->file_size(fe));
+  }
+  return total;
+}
+
+// POST /volumes/prune: removes every volume no container uses, filtered by label /
+// label! as dockerd 20.10 (API 1.41 has no "all": named volumes go too).
+Result<api::Response> prune_volumes(const Context& ctx, const api::Request& req) {
+  auto filters = req.query.filters();
+  if (!filters) return std::unexpected(filters.error());
+  for (const auto& [key, values] : *filters)
+    if (key != "label" && key != "label!")
+      return fail(Code::Invalid, "invalid filter '" + key + "'");
+  auto vols = ctx.store->list_volumes();
+  if (!vols) return std::unexpected(vols.error());
+  Json deleted = Json::array();
+  int64_t reclaimed = 0;
+  for (const auto& v : *vols) {
+    bool keep = false;
+    if (auto it = filters->find("label"); it != filters->end())
+      for (const auto& want : it->second) keep = keep || !label_matches(v.labels, want);
+    if (auto it = filters->find("label!"); it != filters->end())
+      for (const auto& want : it->second) keep = keep || label_matches(v.labels, want);
+    auto users = ctx.store->volume_users(v.name);
+    if (keep || !users || !users->empty()) continue;
+    std::string dir = ctx.config.volumes_dir() + "/" + v.name;
+    int64_t size = disk_usage(dir + "/_data");
+    if (!ctx.store->remove_volume(v.name)) continue;  // taken meanwhile: leave it
+    if (!sys::remove_all(dir)) continue;
+    reclaimed += size;
+    deleted.push_back(v.name);
+    if (ctx.events)
+      ctx.events->publish({.type = "volume",
+                           .action = "destroy",
+                           .actor_id = v.name,
+                           .attributes = {{"driver", v.driver}}});
+  }
+  return api::Response::json({{"VolumesDeleted", deleted.empty() ? Json(nullptr) : deleted},
+                              {"SpaceReclaimed", reclaimed}});
+}
+
 }  // namespace
 
 Json volume_json(const VolumeRecord& v) {
@@ -145,6 +196,8 @@ Json volume_json(const VolumeRecord& v) {
 Status add_volume_routes(api::Router& router, const Context& ctx) {
   SILO_TRY(
       router.add("GET", "/volumes", [&ctx](api::Call& c) { return list_volumes(ctx, c.req); }));
+  SILO_TRY(router.add("POST", "/volumes/prune",
+                      [&ctx](api::Call& c) { return prune_volumes(ctx, c.req); }));
   SILO_TRY(router.add("POST", "/volumes/create",
                       [&ctx](api::Call& c) { return create_volume(ctx, c.req); }));
   SILO_TRY(router.add("GET", "/volumes/{name}", [&ctx](api::Call& c) -> Result<api::Response> {

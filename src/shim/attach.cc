@@ -64,7 +64,7 @@ void AttachServer::accept_all() {
   for (;;) {
     int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) return;  // EAGAIN, or a client that went away before we got to it
-    clients_.push_back(Client{UniqueFd(fd), {}, {}, 0, false});
+    clients_.push_back(Client{UniqueFd(fd), {}, {}, 0, false, early_.size(), false});
   }
 }
 
@@ -85,6 +85,11 @@ void AttachServer::read_from(Client& c, const RequestSink& sink) {
       return;
     }
     if (!*r) return;
+    if ((*r)->type == RequestType::Replay) {
+      // Only before anything was written to it, so the replay comes first and whole.
+      if (early_open_ && !c.sent && c.out_pos == 0) c.out.insert(0, early_, 0, c.early_mark);
+      continue;
+    }
     sink(**r);
   }
 }
@@ -100,12 +105,19 @@ void AttachServer::write_to(Client& c) {
       return;
     }
     c.out_pos += static_cast<size_t>(n);
+    c.sent = true;
   }
   c.out.clear();
   c.out_pos = 0;
 }
 
 void AttachServer::broadcast(Stream stream, std::string_view data) {
+  if (early_open_ && early_.size() < kMaxEarlyOutput) {
+    if (tty_)
+      early_.append(data);
+    else
+      encode_output_frame(stream, data, early_);
+  }
   for (auto& c : clients_) {
     if (tty_)
       c.out.append(data);
@@ -134,6 +146,22 @@ void AttachServer::drain(int timeout_ms) {
       if (c.out_pos < c.out.size()) write_to(c);
     std::erase_if(clients_, [](const Client& c) { return c.dead; });
   }
+}
+
+bool AttachServer::wait_for_client(int timeout_ms) {
+  if (!listener_) return false;
+  pollfd p{listener_.get(), POLLIN, 0};
+  int rc;
+  while ((rc = ::poll(&p, 1, timeout_ms)) < 0 && errno == EINTR) {
+  }
+  if (rc <= 0) return false;
+  accept_all();
+  return !clients_.empty();
+}
+
+void AttachServer::end_early_output() {
+  early_open_ = false;
+  std::string().swap(early_);
 }
 
 void AttachServer::close() {

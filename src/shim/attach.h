@@ -20,6 +20,9 @@ namespace silo::shim {
 // A client that falls this far behind on output is disconnected rather than let the
 // shim's memory grow (the log still has everything).
 inline constexpr size_t kMaxClientBacklog = 4u << 20;
+// Output kept for Replay requests, and for how long after start.
+inline constexpr size_t kMaxEarlyOutput = 256u << 10;
+inline constexpr int kEarlyOutputMs = 5000;
 
 class AttachServer {
  public:
@@ -30,7 +33,9 @@ class AttachServer {
       : path_(std::exchange(o.path_, {})),
         listener_(std::move(o.listener_)),
         tty_(o.tty_),
-        clients_(std::move(o.clients_)) {}
+        clients_(std::move(o.clients_)),
+        early_(std::move(o.early_)),
+        early_open_(o.early_open_) {}
   AttachServer& operator=(AttachServer&& o) noexcept {
     if (this != &o) {
       close();
@@ -38,6 +43,8 @@ class AttachServer {
       listener_ = std::move(o.listener_);
       tty_ = o.tty_;
       clients_ = std::move(o.clients_);
+      early_ = std::move(o.early_);
+      early_open_ = o.early_open_;
     }
     return *this;
   }
@@ -57,6 +64,11 @@ class AttachServer {
   void broadcast(Stream stream, std::string_view data);
   // Tries for up to `timeout_ms` to write every client's pending output (at exit).
   void drain(int timeout_ms);
+  // Stops keeping output for Replay and frees what was kept.
+  void end_early_output();
+  bool early_output_open() const { return early_open_; }
+  // Waits up to `timeout_ms` for a first client and accepts it; false on timeout.
+  bool wait_for_client(int timeout_ms);
   // Disconnects every client and removes the socket file.
   void close();
   size_t clients() const { return clients_.size(); }
@@ -68,6 +80,8 @@ class AttachServer {
     std::string out;
     size_t out_pos = 0;
     bool dead = false;
+    size_t early_mark = 0;  // early_.size() when it connected
+    bool sent = false;      // some output was written to it
   };
   void accept_all();
   void read_from(Client& c, const RequestSink& sink);
@@ -77,6 +91,8 @@ class AttachServer {
   UniqueFd listener_;
   bool tty_ = false;
   std::vector<Client> clients_;
+  std::string early_;  // encoded output since start, for Replay
+  bool early_open_ = true;
 };
 
 }  // namespace silo::shim

@@ -30,6 +30,10 @@ Status parse_number(const std::string& flag, const std::string& v, T& out) {
 Status apply(Options& o, const std::string& flag, const std::string& v) {
   if (flag == "--id")
     o.id = v;
+  else if (flag == "--exec-id")
+    o.exec_id = v;
+  else if (flag == "--process")
+    o.process_file = absolute(v);
   else if (flag == "--bundle")
     o.bundle = absolute(v);
   else if (flag == "--runtime-root")
@@ -44,6 +48,8 @@ Status apply(Options& o, const std::string& flag, const std::string& v) {
     return parse_number(flag, v, o.log_max_size);
   else if (flag == "--log-max-file")
     return parse_number(flag, v, o.log_max_file);
+  else if (flag == "--wait-client-ms")
+    return parse_number(flag, v, o.wait_client_ms);
   else if (flag == "--ready-fd")
     return parse_number(flag, v, o.ready_fd);
   else
@@ -77,7 +83,14 @@ Result<Options> parse_args(int argc, const char* const* argv) {
     SILO_TRY(apply(o, a, value));
   }
   if (o.id.empty()) return fail(Code::Invalid, "--id is required");
-  if (o.bundle.empty()) return fail(Code::Invalid, "--bundle is required");
+  if (is_exec(o)) {
+    if (o.process_file.empty()) return fail(Code::Invalid, "--exec-id needs --process FILE");
+    if (!o.log_path.empty())
+      return fail(Code::Invalid,
+                  "--log-path is not allowed with --exec-id (exec output is not logged)");
+  } else if (o.bundle.empty()) {
+    return fail(Code::Invalid, "--bundle is required");
+  }
   if (o.runtime_root.empty()) return fail(Code::Invalid, "--runtime-root is required");
   if (o.log_max_file < 1) return fail(Code::Invalid, "--log-max-file must be at least 1");
   return o;

@@ -21,6 +21,8 @@ constexpr const char kUsage[] =
     "usage: silo-shim --id ID --bundle DIR --runtime-root DIR [--log-path FILE]\n"
     "                 [--log-max-size BYTES] [--log-max-file N] [--exit-file FILE]\n"
     "                 [--attach-socket PATH] [--tty] [--stdin] [--ready-fd N]\n"
+    "       silo-shim --exec-id EID --id ID --process FILE --runtime-root DIR\n"
+    "                 [--attach-socket PATH] [--exit-file FILE] [--tty] [--stdin] [--ready-fd N]\n"
     "Starts the container and supervises it as a daemon; see src/shim/shim.h.\n";
 
 // Closes every fd from 3 up except those in `keep`, so the daemon holds none of its

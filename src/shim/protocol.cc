@@ -82,7 +82,7 @@ Result<std::optional<Request>> RequestDecoder::next() {
   const char* h = buf_.data() + pos_;
   auto type = static_cast<uint8_t>(h[0]);
   uint32_t len = get_u32(h + 1);
-  if (type < 1 || type > 3)
+  if (type < 1 || type > 4)
     return fail(Code::Invalid, "attach request: unknown type " + std::to_string(type));
   if (len > kMaxRequestPayload)
     return fail(Code::Invalid,

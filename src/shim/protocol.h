@@ -28,6 +28,7 @@ enum class RequestType : uint8_t {
   Stdin = 1,       // payload: bytes for the container's stdin
   CloseStdin = 2,  // no payload: close the container's stdin (EOF to the process)
   Resize = 3,      // payload: uint16 rows, uint16 cols, big-endian (tty only)
+  Replay = 4,      // no payload: send me the output from before I connected (see shim.h)
 };
 inline constexpr size_t kRequestHeaderSize = 5;
 // Largest payload a client may send in one frame; bigger ones are a protocol error.

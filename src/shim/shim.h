@@ -12,6 +12,17 @@
 //             [--log-path FILE] [--log-max-size BYTES] [--log-max-file N]
 //             [--exit-file FILE] [--attach-socket PATH] [--tty] [--stdin] [--ready-fd N]
 //
+// Exec mode (docker exec): runs the OCI process in FILE (process.json) inside the running
+// container ID through runtime::exec, as the process's subreaper, with the same stdio,
+// attach protocol, exit file and start-up report ("pid" is the exec'd process). Its
+// output is not logged (Docker does not log exec output), and at exit the container is
+// left alone:
+//   silo-shim --exec-id EID --id ID --process FILE --runtime-root DIR
+//             [--attach-socket PATH] [--exit-file FILE] [--tty] [--stdin] [--ready-fd N]
+//             [--wait-client-ms MS]
+// --wait-client-ms: the process starts once a first attach client connected (or the time
+// passed), so a client that connects as soon as the socket exists sees all its output.
+//
 // Start-up report. The launching process returns once the container runs or failed:
 //   success: exit 0, stdout and --ready-fd get  {"pid":<init pid>,"shim_pid":<shim pid>}\n
 //   failure: exit 1, stderr gets "silo-shim: <message>", --ready-fd gets
@@ -31,7 +42,12 @@
 //                   frame per chunk: [stream 1|2, 0, 0, 0, uint32 BE length] + payload.
 //                   The shim closes the connection after the container's last output.
 //   client -> shim: frames [type u8, uint32 BE length] + payload:
-//                   1 stdin bytes, 2 close stdin (pipes only), 3 resize (u16 rows, u16 cols BE).
+//                   1 stdin bytes, 2 close stdin (pipes only), 3 resize (u16 rows, u16 cols BE),
+//                   4 replay: the shim keeps the output of the container's first
+//                   kEarlyOutputMs (at most kMaxEarlyOutput bytes) and sends a client that
+//                   asks, as its first request, what was output before it connected (so
+//                   `docker run`, which attaches before the container starts, misses
+//                   nothing). Later, or after output was sent to it, replay is ignored.
 //                   Stdin is dropped unless --stdin was given.
 //
 // Signals: SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1/2 sent to the shim are forwarded to
@@ -46,6 +62,8 @@ namespace silo::shim {
 
 struct Options {
   std::string id;
+  std::string exec_id;       // exec mode when set
+  std::string process_file;  // exec mode: the OCI process (JSON) to run
   std::string bundle;
   std::string runtime_root;   // the runtime library's state dir (runtime::StateDir)
   std::string log_path;       // empty: no log
@@ -56,7 +74,14 @@ struct Options {
   bool tty = false;           // a pty instead of pipes (the bundle's process.terminal must agree)
   bool stdin_open = false;    // give the container a stdin the attach clients feed
   int ready_fd = -1;          // also receives the start-up report
+  int wait_client_ms = 0;     // exec mode: wait this long for a first attach client
+                              // before running the process, so it misses no output
 };
+
+// True in exec mode.
+inline bool is_exec(const Options& o) {
+  return !o.exec_id.empty();
+}
 
 // Parses argv. Invalid errors name the flag; relative paths are made absolute.
 [[nodiscard]] Result<Options> parse_args(int argc, const char* const* argv);

@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/json.h"
 #include "common/sys.h"
 #include "runtime/container.h"
 
@@ -32,6 +33,8 @@ namespace {
 constexpr int kDrainMs = 2000;
 // Clients are not read while this much stdin waits for the container (backpressure).
 constexpr size_t kMaxStdinBacklog = 1u << 20;
+// After this long without events the loop sheds its text pages again (shed_pages).
+constexpr long kIdleShedMs = 1000;
 constexpr int kForwardedSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
 Status set_nonblock(int fd) {
@@ -62,18 +65,15 @@ Result<UniqueFd> listen_unix(const std::string& path) {
   return fd;
 }
 
-// Drops from our RSS the pages of our own executable that start-up touched (the spec
-// parser, the runtime's create path, libc): the loop needs a few of them, and they fault
-// back in from the page cache when used (with the kernel's fault-around, 64 KiB at a
-// time, which is why about 1 MiB of text stays resident: 2.2 MiB before this). Only mappings that
-// are not writable and hold no private (copied-on-write) page are dropped: for those MADV_DONTNEED
-// is exactly "read it from the file again" (madvise(2)); a RELRO page that was relocated is kept.
-void release_startup_pages() {
-  ::malloc_trim(0);
+// The mappings of our own executable whose resident pages can be dropped: not writable
+// and holding no private (copied-on-write) page, so that MADV_DONTNEED is exactly "read
+// it from the file again" (madvise(2)); a RELRO page that was relocated is kept.
+std::vector<std::pair<uintptr_t, uintptr_t>> droppable_text() {
+  std::vector<std::pair<uintptr_t, uintptr_t>> out;
   char exe[4096];
   ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
   auto smaps = sys::read_file("/proc/self/smaps");
-  if (n <= 0 || !smaps) return;
+  if (n <= 0 || !smaps) return out;
   std::string_view self(exe, static_cast<size_t>(n));
   std::string_view rest = *smaps;
   uintptr_t start = 0, end = 0;
@@ -88,16 +88,25 @@ void release_startup_pages() {
       candidate = line.size() > 30 && line.find(" r-") != std::string_view::npos &&
                   line.find(" rw") == std::string_view::npos;
     } else if (candidate && line.starts_with("Anonymous:")) {
-      if (line.find(" 0 kB") != std::string_view::npos)
-        ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+      if (line.find(" 0 kB") != std::string_view::npos) out.emplace_back(start, end);
       candidate = false;
     }
   }
-  smaps = std::string();
-  ::malloc_trim(0);
+  return out;
 }
 
 }  // namespace
+
+// Drops from our RSS the pages of our own executable that were touched since the last
+// call (start-up: the spec parser, the runtime's create path, libc; later: one round of
+// the loop). They fault back in from the page cache when used, with the kernel's
+// fault-around (64 KiB at a time), which is why the loop sheds them again each time it
+// has been idle for kIdleShedMs: an idle shim then holds only the few pages its poll(2)
+// returns into (VmRSS about 1.2 MiB without this, the text of the loop and libc).
+void Supervisor::shed_pages() {
+  for (auto [start, end] : text_ranges_)
+    ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+}
 
 Status Supervisor::block_signals() {
   sigset_t set;
@@ -120,7 +129,10 @@ Status Supervisor::open_stdio() {
   auto dup_null = [&] { return UniqueFd(::fcntl(devnull_.get(), F_DUPFD_CLOEXEC, 3)); };
   if (opts_.tty) {
     SILO_TRY(sys::mkdir_p(opts_.runtime_root, 0700));
-    console_path_ = opts_.runtime_root + "/" + opts_.id + ".console.sock";
+    // An exec's socket is named after the exec (short: sun_path holds 107 bytes).
+    console_path_ = is_exec(opts_)
+                        ? opts_.runtime_root + "/x" + opts_.exec_id.substr(0, 16) + ".sock"
+                        : opts_.runtime_root + "/" + opts_.id + ".console.sock";
     auto l = listen_unix(console_path_);
     if (!l) return std::unexpected(l.error());
     console_listener_ = std::move(*l);
@@ -164,7 +176,50 @@ Status Supervisor::receive_console() {
   return {};
 }
 
+Result<pid_t> Supervisor::exec_process() {
+  runtime::StateDir dir(opts_.runtime_root);
+  auto text = sys::read_file(opts_.process_file);
+  if (!text) return wrap(text.error(), "--process");
+  auto doc = parse_json(*text, opts_.process_file);
+  if (!doc) return std::unexpected(doc.error());
+  auto proc = runtime::parse_process(*doc);
+  if (!proc) return wrap(proc.error(), "--process " + opts_.process_file);
+  if (proc->terminal != opts_.tty)
+    return fail(Code::Invalid, std::string("--tty ") + (opts_.tty ? "was" : "was not") +
+                                   " given but the process's terminal is " +
+                                   (proc->terminal ? "true" : "false"));
+  runtime::ExecOptions eo;
+  eo.id = opts_.id;
+  eo.process = std::move(*proc);
+  // Detached: runtime::exec returns once the process runs; we wait for it in the loop
+  // (we are its subreaper, set in start()). The pid comes back through the pid file.
+  eo.detach = true;
+  eo.pid_file = opts_.runtime_root + "/x" + opts_.exec_id.substr(0, 16) + ".pid";
+  if (opts_.tty) eo.console_socket = console_path_;
+  ::dup2(child_in_.get(), 0);
+  ::dup2(child_out_.get(), 1);
+  ::dup2(child_err_.get(), 2);
+  // The pty master is sent on the console socket during exec; the listener's backlog
+  // holds that connection until receive_console() below accepts it.
+  auto rc = runtime::exec(dir, eo);
+  for (int fd = 0; fd <= 2; ++fd) ::dup2(devnull_.get(), fd);
+  child_in_.reset(), child_out_.reset(), child_err_.reset();
+  auto pid_text = sys::read_file(eo.pid_file);
+  ::unlink(eo.pid_file.c_str());
+  if (!rc) return std::unexpected(rc.error());
+  if (!pid_text) return wrap(pid_text.error(), "exec pid file");
+  pid_ = static_cast<pid_t>(std::atoi(pid_text->c_str()));
+  if (opts_.tty) {
+    if (auto s = receive_console(); !s) {
+      ::kill(pid_, SIGKILL);
+      return std::unexpected(s.error());
+    }
+  }
+  return pid_;
+}
+
 Result<pid_t> Supervisor::create_and_start() {
+  if (is_exec(opts_)) return exec_process();
   runtime::StateDir dir(opts_.runtime_root);
   runtime::CreateOptions co;
   co.id = opts_.id;
@@ -208,10 +263,15 @@ Result<pid_t> Supervisor::start() {
   if (!attach) return undo(attach.error());
   attach_ = std::move(*attach);
   if (auto s = open_stdio(); !s) return undo(s.error());
+  if (is_exec(opts_) && opts_.wait_client_ms > 0)
+    (void)attach_.wait_for_client(opts_.wait_client_ms);
   auto pid = create_and_start();
   if (!pid) return undo(pid.error());
   // A shim lives as long as its container: shed what start-up needed.
-  release_startup_pages();
+  ::malloc_trim(0);
+  text_ranges_ = droppable_text();
+  ::malloc_trim(0);
+  shed_pages();
   return *pid;
 }
 
@@ -276,6 +336,8 @@ void Supervisor::on_request(const Request& r) {
       stdin_close_requested_ = true;
       flush_stdin();
       return;
+    case RequestType::Replay:  // handled by the attach server
+      return;
     case RequestType::Resize:
       if (auto rc = decode_resize(r.payload); rc && opts_.tty && out_) {
         winsize ws{};
@@ -289,6 +351,7 @@ void Supervisor::on_request(const Request& r) {
 
 void Supervisor::loop() {
   long deadline = -1;
+  const long early_end = now_ms() + kEarlyOutputMs;
   std::vector<pollfd> fds;
   for (;;) {
     if (wait_status_ && deadline < 0) deadline = now_ms() + kDrainMs;
@@ -300,12 +363,29 @@ void Supervisor::loop() {
     fds.push_back({err_.get(), POLLIN, 0});
     fds.push_back({stdin_pending ? in_.get() : -1, POLLOUT, 0});
     attach_.add_pollfds(fds, stdin_buf_.size() - stdin_pos_ < kMaxStdinBacklog);
-    int timeout = deadline < 0 ? -1 : static_cast<int>(std::max(0L, deadline - now_ms()));
-    if (::poll(fds.data(), fds.size(), timeout) < 0) {
+    if (attach_.early_output_open() && now_ms() >= early_end) {
+      attach_.end_early_output();
+      ::malloc_trim(0);
+      shed_ = false;
+    }
+    long wake = deadline;
+    if (attach_.early_output_open()) wake = wake < 0 ? early_end : std::min(wake, early_end);
+    const long now = now_ms();
+    const bool shed_due = !shed_;
+    if (shed_due) wake = wake < 0 ? now + kIdleShedMs : std::min(wake, now + kIdleShedMs);
+    int timeout = wake < 0 ? -1 : static_cast<int>(std::max(0L, wake - now));
+    int ready = ::poll(fds.data(), fds.size(), timeout);
+    if (ready < 0) {
       // Never give up on a live container (giving up would remove it): wait and retry.
       if (errno != EINTR) ::usleep(10000);
       continue;
     }
+    if (ready == 0 && shed_due && now_ms() >= now + kIdleShedMs) {
+      shed_pages();
+      shed_ = true;
+      continue;
+    }
+    shed_ = false;
     if (fds[0].revents) on_signal();
     if (fds[1].revents) on_output(out_, Stream::Stdout);
     if (fds[2].revents) on_output(err_, Stream::Stderr);
@@ -317,6 +397,15 @@ void Supervisor::loop() {
 void Supervisor::finish() {
   (void)log_->flush();
   attach_.drain(1000);
+  if (is_exec(opts_)) {
+    // An exec leaves its container alone.
+    if (!opts_.exit_file.empty()) {
+      auto rec = exit_record_from_wait(wait_status_.value_or(0), false, rfc3339_nano_now());
+      (void)sys::write_file_atomic(opts_.exit_file, exit_json(rec), 0644);
+    }
+    attach_.close();
+    return;
+  }
   runtime::StateDir dir(opts_.runtime_root);
   // The OOM count lives in the cgroup, which remove() destroys: read it first.
   auto info = runtime::inspect(dir, opts_.id);

@@ -5,8 +5,11 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/error.h"
 #include "common/fd.h"
@@ -34,12 +37,14 @@ class Supervisor {
   [[nodiscard]] Status open_stdio();
   [[nodiscard]] Status receive_console();
   [[nodiscard]] Result<pid_t> create_and_start();
+  [[nodiscard]] Result<pid_t> exec_process();
   void loop();
   void on_signal();
   void on_output(UniqueFd& fd, Stream stream);
   void on_request(const Request& r);
   void flush_stdin();
   void finish();
+  void shed_pages();
 
   Options opts_;
   pid_t pid_ = -1;
@@ -56,6 +61,8 @@ class Supervisor {
   std::string stdin_buf_;
   size_t stdin_pos_ = 0;
   bool stdin_close_requested_ = false;
+  std::vector<std::pair<uintptr_t, uintptr_t>> text_ranges_;  // see shed_pages()
+  bool shed_ = false;  // no event since the pages were last shed
 };
 
 }  // namespace silo::shim

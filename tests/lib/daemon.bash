@@ -70,9 +70,10 @@ daemon_teardown() {
 # test in the file. When it cannot start, DAEMON_SKIP (or DAEMON_ERROR) says why and
 # daemon_require skips (or fails) each test.
 daemon_setup_file() {
-  export DAEMON_SKIP= DAEMON_ERROR=
+  export DAEMON_SKIP='' DAEMON_ERROR=''
   # bats does not allow skip in setup_file: keep the first reason for every test.
-  skip() { [ -n "$DAEMON_SKIP" ] || DAEMON_SKIP=${1:-skipped}; return 1; }
+  # (It returns 0: setup_file runs under errexit.)
+  skip() { [ -n "$DAEMON_SKIP" ] || DAEMON_SKIP=${1:-skipped}; }
   th_require_root
   [ -n "$DAEMON_SKIP" ] || daemon_require_built
   unset -f skip
@@ -127,12 +128,22 @@ start_silod() {
   nsenter --net="/run/netns/$TH_NS" "$SILOD" --data-root "$ROOT" --exec-root "$RUN" \
     -H "unix://$SOCK" --config-file "$CONF" "$@" </dev/null >>"$SILOD_LOG" 2>&1 3>&- &
   SILOD_PID=$!
-  if ! th_wait_for 100 silod_ping_ok; then
-    echo "silod did not answer on $SOCK within 10s; its log:"
+  if ! th_wait_for 100 _silod_up_or_gone || ! kill -0 "$SILOD_PID" 2>/dev/null; then
+    if kill -0 "$SILOD_PID" 2>/dev/null; then
+      echo "silod (pid $SILOD_PID) did not answer on $SOCK within 10s; its log:"
+    else
+      local rc=0
+      wait "$SILOD_PID" 2>/dev/null || rc=$?
+      echo "silod exited with status $rc before answering on $SOCK; its log:"
+      SILOD_PID=
+    fi
     cat "$SILOD_LOG"
     return 1
   fi
 }
+
+# True once our silod answers or has exited (start_silod then stops waiting).
+_silod_up_or_gone() { silod_ping_ok || ! kill -0 "$SILOD_PID" 2>/dev/null; }
 
 # Removes every container of our daemon (API, force), stops it (SIGTERM, then SIGKILL
 # after 10 s), then deletes what a crash or a kill left: runtime containers under its

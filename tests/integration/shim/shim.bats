@@ -215,3 +215,94 @@ attach() { th_in_host python3 "$CLIENT" "$SOCK" "$@"; }
   SHIM_PIDS+=("$(jq -r .shim_pid "$TH_DIR/readyfd")")
   wait_exit
 }
+
+@test "shim: VmRSS of a shim holding an idle container is at most 1 MiB" {
+  file -L "$SILO_SHIM" 2>/dev/null | grep -q 'statically linked' ||
+    skip "skipped, because $SILO_SHIM is not statically linked (the 1 MiB goal needs the static build)"
+  b=$(th_sh_bundle b 'exec sleep 600')
+  shim_start "$b" --log-path "$LOG"
+  # The shim sheds its text pages after 1 s without events.
+  sleep 1.5
+  grep -E 'VmRSS|RssAnon|RssFile' "/proc/$SHIM_PID/status"
+  [ -n "${SHIM_RSS_REPORT:-}" ] && grep -E 'VmRSS|RssAnon|RssFile' "/proc/$SHIM_PID/status" >&3
+  rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SHIM_PID/status")
+  [ "$rss" -le 1024 ]
+}
+
+# Writes the bundle $1's process with args `sh -c $2` (jq filters follow) to $TH_DIR/p.json.
+exec_process() {
+  local b=$1 script=$2; shift 2
+  local f
+  jq --arg s "$script" '.process | .args = ["sh", "-c", $s]' "$b/config.json" >"$TH_DIR/p.json"
+  for f in "$@"; do
+    jq "$f" "$TH_DIR/p.json" >"$TH_DIR/p.tmp" && mv "$TH_DIR/p.tmp" "$TH_DIR/p.json"
+  done
+}
+
+XSOCK_NAME=x.sock
+# Runs an exec shim for container $C (flags follow) in the background; sets XPID to the
+# launcher's pid. Its report goes to $TH_DIR/xready, errors to $TH_DIR/xerr.
+exec_shim_bg() {
+  th_in_host "$SILO_SHIM" --exec-id "e$C" --id "$C" --process "$TH_DIR/p.json" \
+    --runtime-root "$TH_STATE" --exit-file "$TH_DIR/xexit.json" \
+    --attach-socket "$TH_DIR/$XSOCK_NAME" "$@" </dev/null >"$TH_DIR/xready" 2>"$TH_DIR/xerr" &
+  XPID=$!
+}
+
+@test "shim exec: runs a process in the running container; the client sees its output and exit" {
+  b=$(th_sh_bundle b 'exec sleep 600')
+  shim_start "$b"
+  exec_process "$b" 'echo out; echo err >&2; cat /proc/1/cmdline | tr "\0" " "; exit 5'
+  exec_shim_bg --wait-client-ms 10000
+  th_wait_for 100 test -S "$TH_DIR/$XSOCK_NAME"
+  run th_in_host python3 "$CLIENT" "$TH_DIR/$XSOCK_NAME"
+  echo "$output"
+  [ "$status" = 0 ]
+  [[ "$output" == *"out"* ]]
+  [[ "$output" == *"err"* ]]
+  # It ran in the container's pid namespace: pid 1 is the container's sleep.
+  [[ "$output" == *"sleep 600"* ]]
+  wait "$XPID"
+  cat "$TH_DIR/xready"
+  jq -e '.pid > 0' "$TH_DIR/xready"
+  th_wait_for 100 test -s "$TH_DIR/xexit.json"
+  [ "$(jq -r .exit_code "$TH_DIR/xexit.json")" = 5 ]
+  # The container is left running, and exec output is not logged.
+  th_status_is "$C" running
+  ! grep -q '"log":"out' "$LOG"
+}
+
+@test "shim exec: a detached exec runs and its exit is recorded; a tty exec gets a pty" {
+  b=$(th_sh_bundle b 'exec sleep 600')
+  shim_start "$b"
+  exec_process "$b" 'echo hi > /tmp/marker; exit 3'
+  exec_shim_bg
+  wait "$XPID"
+  th_wait_for 100 test -s "$TH_DIR/xexit.json"
+  [ "$(jq -r .exit_code "$TH_DIR/xexit.json")" = 3 ]
+  th_status_is "$C" running
+
+  rm -f "$TH_DIR/xexit.json"
+  XSOCK_NAME=t.sock
+  exec_process "$b" '[ -t 0 ] && echo is-a-tty; read x; echo "got $x"' '.terminal = true'
+  exec_shim_bg --tty --stdin --wait-client-ms 10000
+  th_wait_for 100 test -S "$TH_DIR/$XSOCK_NAME"
+  run th_in_host python3 "$CLIENT" "$TH_DIR/$XSOCK_NAME" --tty --stdin 'abc\n'
+  echo "$output"
+  [[ "$output" == *"is-a-tty"* ]]
+  [[ "$output" == *"got abc"* ]]
+  wait "$XPID"
+  th_wait_for 100 test -s "$TH_DIR/xexit.json"
+  [ "$(jq -r .exit_code "$TH_DIR/xexit.json")" = 0 ]
+}
+
+@test "shim exec: an exec into a container that does not run fails with the runtime's reason" {
+  b=$(th_sh_bundle b 'true')
+  exec_process "$b" 'true'
+  run th_in_host "$SILO_SHIM" --exec-id "e$C" --id "$C" --process "$TH_DIR/p.json" \
+    --runtime-root "$TH_STATE" --exit-file "$TH_DIR/xexit.json"
+  echo "$output"
+  [ "$status" = 1 ]
+  [[ "$output" == "silo-shim: "* ]]
+  [ ! -e "$TH_DIR/xexit.json" ]
+}

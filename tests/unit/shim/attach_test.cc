@@ -67,6 +67,34 @@ TEST_F(AttachTest, BroadcastsFramesToEveryClientAndRoutesRequests) {
   EXPECT_EQ(::read(a->get(), &c, 1), 0);  // EOF once the shim is done
 }
 
+TEST_F(AttachTest, ReplaySendsEarlyOutputFirstOnlyWhileItIsKept) {
+  auto s = AttachServer::listen(path_, true);
+  ASSERT_TRUE(s) << s.error().message;
+  s->broadcast(Stream::Stdout, "early ");  // before anyone connected
+  auto a = sys::connect_unix(path_);
+  ASSERT_TRUE(a);
+  std::vector<Request> got;
+  for (int i = 0; i < 5 && s->clients() < 1; ++i) pump(*s, got);
+  ASSERT_EQ(s->clients(), 1u);
+  std::string req;
+  encode_request(RequestType::Replay, "", req);
+  ASSERT_TRUE(sys::write_all(a->get(), req.data(), req.size()));
+  for (int i = 0; i < 3; ++i) pump(*s, got);
+  EXPECT_TRUE(got.empty());  // Replay is the server's own business
+  s->broadcast(Stream::Stdout, "live");
+  EXPECT_EQ(read_some(a->get(), 10), "early live");
+
+  // Once the early output was dropped, a new client asking for it gets only live output.
+  s->end_early_output();
+  auto b = sys::connect_unix(path_);
+  ASSERT_TRUE(b);
+  for (int i = 0; i < 5 && s->clients() < 2; ++i) pump(*s, got);
+  ASSERT_TRUE(sys::write_all(b->get(), req.data(), req.size()));
+  for (int i = 0; i < 3; ++i) pump(*s, got);
+  s->broadcast(Stream::Stdout, "more");
+  EXPECT_EQ(read_some(b->get(), 4), "more");
+}
+
 TEST_F(AttachTest, TtyOutputIsRawAndBadClientsAreDropped) {
   auto s = AttachServer::listen(path_, true);
   ASSERT_TRUE(s);

@@ -1,0 +1,240 @@
+// Engine: opening (seed image, restore, reconcile), queries, and the bookkeeping the
+// lifecycle sources share. The operations live in lifecycle_*.cc, the exit monitor in
+// monitor.cc, restore and reconcile in reconcile_apply.cc.
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/sha256.h"
+#include "common/sys.h"
+#include "engine/engine_impl.h"
+#include "engine/seed_image.h"
+#include "runtime/cgroup/cgroup.h"
+#include "runtime/container.h"
+
+namespace silo::engine {
+
+bool is_running_status(const std::string& status) {
+  return status == "running" || status == "paused" || status == "restarting";
+}
+
+// A pid is one of our shims when its argv[0] ends in "silo-shim" and it supervises
+// containers in our runtime root: pids are reused, and the check keeps reconcile from
+// ever signalling a stranger.
+bool shim_alive(pid_t pid, const std::string& runtime_root) {
+  if (pid <= 0) return false;
+  auto cmd = sys::read_file("/proc/" + std::to_string(pid) + "/cmdline");
+  if (!cmd || cmd->empty()) return false;
+  std::vector<std::string> argv;
+  size_t start = 0;
+  while (start < cmd->size()) {
+    size_t end = cmd->find('\0', start);
+    if (end == std::string::npos) end = cmd->size();
+    argv.push_back(cmd->substr(start, end - start));
+    start = end + 1;
+  }
+  if (argv.empty() || !argv[0].ends_with("silo-shim")) return false;
+  for (size_t i = 1; i + 1 < argv.size(); ++i)
+    if (argv[i] == "--runtime-root" && argv[i + 1] == runtime_root) return true;
+  return false;
+}
+
+bool json_flag(const Json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_boolean() && it->get<bool>();
+}
+
+std::string json_str(const Json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::string mountinfo_unescape(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> mounts_under(const std::string& prefix) {
+  std::vector<std::string> out;
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    // id parent major:minor root mount-point ...
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, escaped;
+    if (!(fields >> id >> parent >> dev >> root >> escaped)) continue;
+    std::string mp = mountinfo_unescape(escaped);
+    if (mp.starts_with(prefix + "/")) out.push_back(mp);
+  }
+  return out;
+}
+
+std::shared_ptr<std::mutex> Engine::Impl::lock_of(const std::string& id) {
+  std::lock_guard g(mu);
+  auto& l = locks[id];
+  if (!l) l = std::make_shared<std::mutex>();
+  return l;
+}
+
+uint64_t Engine::Impl::exit_count(const std::string& id) {
+  std::lock_guard g(mu);
+  return exits[id];
+}
+
+bool Engine::Impl::wait_exit(const std::string& id, uint64_t seen,
+                             std::chrono::milliseconds timeout) {
+  std::unique_lock g(mu);
+  return cv.wait_for(g, timeout, [&] { return exits[id] > seen || removed_codes.contains(id); });
+}
+
+void Engine::Impl::notify_exit(const std::string& id) {
+  {
+    std::lock_guard g(mu);
+    ++exits[id];
+  }
+  cv.notify_all();
+}
+
+void Engine::Impl::event(std::string_view action, const ContainerRecord& rec, Json attrs) {
+  for (const auto& [k, v] : rec.labels) attrs[k] = v;
+  attrs["image"] = rec.image;
+  attrs["name"] = rec.name;
+  events->container(action, rec.id, std::move(attrs));
+}
+
+Engine::Engine(EngineOptions opts) : opts_(std::move(opts)), impl_(std::make_unique<Impl>()) {}
+
+Engine::~Engine() {
+  // The monitor thread calls into impl_; stop it before anything else goes.
+  if (impl_) impl_->monitor.reset();
+}
+
+Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& opts) {
+  if (!opts.store || !opts.events) return fail(Code::Internal, "engine: store and events needed");
+  std::unique_ptr<Engine> e(new Engine(opts));
+  Impl& im = *e->impl_;
+  im.self = e.get();
+  im.opts = opts;
+  im.store = opts.store;
+  im.events = opts.events;
+  const DaemonConfig& cfg = opts.config;
+  SILO_TRY_CTX(sys::mkdir_p(cfg.containers_dir(), 0710), "containers dir");
+  SILO_TRY_CTX(sys::mkdir_p(cfg.shims_dir(), 0700), "shims dir");
+  SILO_TRY_CTX(sys::mkdir_p(e->runtime_root(), 0700), "runtime root");
+  im.state_dir = runtime::StateDir(e->runtime_root());
+  // One cgroup parent per data root, so daemons side by side never touch each other's.
+  im.cgroup_parent = "/silo-" + sha256_hex(cfg.root).substr(0, 12);
+  auto busybox = seed_busybox(cfg.root, opts.busybox_path);
+  if (!busybox) return std::unexpected(busybox.error());
+  im.images.push_back(std::move(*busybox));
+  im.monitor = std::make_unique<Monitor>([&im](const std::string& id) { im.on_shim_exit(id); },
+                                         [&im](const std::string& id) { im.on_restart_due(id); });
+  SILO_TRY_CTX(im.monitor->start(), "start the exit monitor");
+  SILO_TRY_CTX(im.restore(), "restore containers");
+  SILO_TRY_CTX(im.reconcile(), "reconcile");
+  return e;
+}
+
+std::string Engine::runtime_root() const {
+  return opts_.config.exec_root + "/runtime";
+}
+
+ContainerPaths Engine::paths(std::string_view id_view) const {
+  std::string id(id_view);
+  ContainerPaths p;
+  p.dir = opts_.config.containers_dir() + "/" + id;
+  p.bundle = p.dir;
+  p.rootfs = p.dir + "/rootfs";
+  p.upper = p.dir + "/upper";
+  p.lower = impl_->images.empty() ? "" : impl_->images.front().rootfs;
+  p.log_path = p.dir + "/" + id + "-json.log";
+  p.exit_file = p.dir + "/exit.json";
+  p.shim_dir = opts_.config.shims_dir() + "/" + id;
+  p.attach_socket = p.shim_dir + "/attach.sock";
+  return p;
+}
+
+Result<ContainerRecord> Engine::get(std::string_view ref) {
+  return impl_->store->get_container(ref);
+}
+
+namespace {
+int64_t du(const std::string& dir) {
+  int64_t n = 0;
+  std::error_code ec;
+  namespace fs = std::filesystem;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec))
+    if (it->is_regular_file(ec) && !it->is_symlink(ec))
+      n += static_cast<int64_t>(it->file_size(ec));
+  return n;
+}
+}  // namespace
+
+Result<Json> Engine::inspect(std::string_view ref, bool size) {
+  auto rec = get(ref);
+  if (!rec) return std::unexpected(rec.error());
+  auto p = paths(rec->id);
+  Json j = inspect_json(*rec, p.log_path, p.rootfs);
+  if (size) {
+    int64_t rw = du(p.upper);
+    j["SizeRw"] = rw;
+    j["SizeRootFs"] =
+        rw + (impl_->images.empty() ? 0 : impl_->images.front().inspect.value("Size", 0));
+  }
+  return j;
+}
+
+Result<std::vector<pid_t>> Engine::processes(std::string_view ref) {
+  auto rec = get(ref);
+  if (!rec) return std::unexpected(rec.error());
+  if (rec->state.status != "running" && rec->state.status != "paused")
+    return fail(Code::Conflict, "Container " + rec->id + " is not running");
+  return runtime::processes(impl_->state_dir, rec->id);
+}
+
+Result<std::string> Engine::cgroup_dir(std::string_view ref, std::string_view controller) {
+  auto rec = get(ref);
+  if (!rec) return std::unexpected(rec.error());
+  if (rec->state.status != "running" && rec->state.status != "paused")
+    return fail(Code::Conflict, "Container " + rec->id + " is not running");
+  auto mgr = runtime::cgroup::open(impl_->cgroups_path(rec->id), rec->id);
+  if (!mgr) return std::unexpected(mgr.error());
+  for (const auto& [name, dir] : (*mgr)->paths())
+    if (name.empty() || name == controller ||
+        ("," + name + ",").find("," + std::string(controller) + ",") != std::string::npos)
+      return dir;
+  return fail(Code::NotFound,
+              "cgroup controller " + std::string(controller) + " is not mounted on this host");
+}
+
+Result<pid_t> Engine::init_pid(std::string_view ref) {
+  auto rec = get(ref);
+  if (!rec) return std::unexpected(rec.error());
+  if (rec->state.status != "running" && rec->state.status != "paused")
+    return fail(Code::Conflict, "Container " + rec->id + " is not running");
+  return static_cast<pid_t>(rec->state.pid);
+}
+
+Result<ImageRef> Engine::image(std::string_view ref) {
+  for (const auto& img : impl_->images)
+    if (image_matches(img, ref)) return img;
+  return std::unexpected(no_such_image(ref));
+}
+
+std::vector<ImageRef> Engine::images() {
+  return impl_->images;
+}
+
+}  // namespace silo::engine
