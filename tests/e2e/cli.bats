@@ -233,6 +233,7 @@ top" ]
   [ "$output" = "$N-v" ]
   run silo_cli volume rm "$N-v"
   [ "$status" -eq 1 ]
+  require_route POST /volumes/prune
   silo_cli volume create "$N-p" >/dev/null
   run silo_cli volume prune -f -a
   echo "$output"
