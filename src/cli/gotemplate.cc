@@ -61,6 +61,15 @@ Result<std::vector<std::string>> lex(std::string_view s) {
       if (j >= s.size()) return std::unexpected(terr("unterminated quoted string"));
       toks.emplace_back(s.substr(i, j - i + 1));
       i = j + 1;
+    } else if (c == ')' && i + 1 < s.size() && s[i + 1] == '.') {
+      // "(pipeline).Field": a field chain on the parenthesised value, marked with \x01.
+      toks.emplace_back(")");
+      size_t j = i + 1;
+      while (j < s.size() && !std::isspace(static_cast<unsigned char>(s[j])) &&
+             std::string_view("()|,").find(s[j]) == std::string_view::npos)
+        ++j;
+      toks.push_back("\x01" + std::string(s.substr(i + 1, j - i - 1)));
+      i = j;
     } else if (c == '(' || c == ')' || c == '|' || c == ',') {
       toks.emplace_back(1, c);
       ++i;
@@ -167,6 +176,8 @@ class PipeParser {
       ++pos_;
       o.kind = Operand::Sub;
       o.sub = std::make_shared<Pipe>(std::move(*sub));
+      if (pos_ < t_.size() && t_[pos_].starts_with("\x01"))
+        o.path = split_path(t_[pos_++].substr(1));
     } else if (tok[0] == '"' || tok[0] == '`') {
       o.lit = unquote(tok);
     } else if (tok[0] == '.') {
@@ -439,8 +450,11 @@ class Exec {
         for (auto it = vars_.rbegin(); it != vars_.rend(); ++it)
           if (it->first == o.var) return walk(it->second, o.path);
         return std::unexpected(terr("undefined variable: $" + o.var));
-      case Operand::Sub:
-        return pipe(*o.sub, dot);
+      case Operand::Sub: {
+        auto v = pipe(*o.sub, dot);
+        if (!v) return v;
+        return walk(*v, o.path);
+      }
       case Operand::Ident:
         return call(o.ident, {});
     }

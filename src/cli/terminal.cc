@@ -24,7 +24,7 @@ int g_sig_pipe[2] = {-1, -1};
 
 void restore_terminal() {
   if (g_raw) {
-    tcsetattr(STDIN_FILENO, TCSAFLUSH, &g_saved);
+    tcsetattr(STDIN_FILENO, TCSANOW, &g_saved);
     g_raw = 0;
   }
 }
@@ -114,9 +114,10 @@ RawTerminal::RawTerminal() {
   for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaction(s, &sa, nullptr);
   struct termios raw = g_saved;
   cfmakeraw(&raw);
-  // Keep output post-processing off as docker's raw mode does; the container's tty adds \r.
+  // TCSANOW, not TCSAFLUSH: keys typed ahead (before the container's shell is up) are
+  // kept and reach the container, as with docker (moby/term sets TCSETS).
   g_raw = 1;
-  if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw) != 0) {
+  if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) != 0) {
     g_raw = 0;
     return;
   }

@@ -61,7 +61,7 @@ TEST(GoTemplate, FunctionsAndTrim) {
   EXPECT_EQ(T("a  {{- .Id -}}  b", kInspect), "aabc123b");
   EXPECT_EQ(T(R"({{printf "%s/%d" .Config.Image .State.Pid}})", kInspect), "busybox/42");
   EXPECT_EQ(T(R"({{.Label "k"}})", Json{{"Label", {{"k", "v"}}}}), "v");
-  EXPECT_EQ(T("{{(index .Mounts 0).Name}}", kInspect), "<no value>");  // no field chain on parens
+  EXPECT_EQ(T("{{(index .Mounts 0).Name}}", kInspect), "data");
 }
 
 TEST(GoTemplate, Errors) {
