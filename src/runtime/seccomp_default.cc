@@ -39,6 +39,8 @@ const std::vector<std::string>& allowed_syscalls() {
       "sync_file_range2", "arm_sync_file_range", "arm_fadvise64_64", "syncfs", "tee", "truncate",
       "truncate64", "umask", "unlink", "unlinkat", "utime", "utimensat", "utimensat_time64",
       "utimes", "vmsplice", "write", "writev",
+      // pipes (every shell pipeline)
+      "pipe", "pipe2",
       // file notification, async and event I/O
       "epoll_create", "epoll_create1", "epoll_ctl", "epoll_ctl_old", "epoll_pwait", "epoll_pwait2",
       "epoll_wait", "epoll_wait_old", "eventfd", "eventfd2", "fanotify_mark", "inotify_add_watch",
@@ -48,10 +50,10 @@ const std::vector<std::string>& allowed_syscalls() {
       "signalfd", "signalfd4", "timerfd_create", "timerfd_gettime", "timerfd_gettime64",
       "timerfd_settime", "timerfd_settime64",
       // memory
-      "brk", "cachestat", "madvise", "map_shadow_stack", "membarrier", "memfd_create",
-      "memfd_secret", "mincore", "mlock", "mlock2", "mlockall", "mmap", "mmap2", "mprotect",
-      "mremap", "msync", "munlock", "munlockall", "munmap", "pkey_alloc", "pkey_free",
-      "pkey_mprotect", "remap_file_pages",
+      "brk", "cachestat", "get_mempolicy", "madvise", "mbind", "map_shadow_stack", "membarrier",
+      "memfd_create", "memfd_secret", "mincore", "mlock", "mlock2", "mlockall", "mmap", "mmap2",
+      "mprotect", "mremap", "msync", "munlock", "munlockall", "munmap", "pkey_alloc", "pkey_free",
+      "pkey_mprotect", "remap_file_pages", "set_mempolicy",
       // processes, threads, scheduling, identity
       "capget", "capset", "execve", "execveat", "exit", "exit_group", "fork", "futex",
       "futex_requeue", "futex_time64", "futex_wait", "futex_waitv", "futex_wake", "get_robust_list",

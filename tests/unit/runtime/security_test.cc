@@ -300,8 +300,8 @@ TEST(Seccomp, DefaultProfileShape) {
   EXPECT_EQ(s.default_errno_ret.value_or(0), unsigned{EPERM});
   auto names = allowed_names(s);
   EXPECT_GE(names.size(), 300u);
-  for (const char* ok :
-       {"read", "execve", "capset", "setresuid", "prctl", "clone", "chroot", "socket"})
+  for (const char* ok : {"read", "execve", "capset", "setresuid", "prctl", "clone", "chroot",
+                         "socket", "pipe", "pipe2"})
     EXPECT_TRUE(names.count(ok)) << ok;
   for (const char* no : {"mount",         "umount2",      "pivot_root",      "kexec_load",
                          "init_module",   "bpf",          "reboot",          "keyctl",
