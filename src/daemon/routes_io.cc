@@ -103,6 +103,24 @@ void replay_run(const Context& ctx, const engine::ContainerRecord& c, LogQuery q
   }
 }
 
+// Engine::hold_start_for_attach for the life of one attach request.
+class AttachHold {
+ public:
+  AttachHold(engine::Engine& e, std::string id, bool hold) : e_(e), id_(std::move(id)), on_(hold) {
+    if (on_) e_.hold_start_for_attach(id_, true);
+  }
+  ~AttachHold() { release(); }
+  void release() {
+    if (on_) e_.hold_start_for_attach(id_, false);
+    on_ = false;
+  }
+
+ private:
+  engine::Engine& e_;
+  std::string id_;
+  bool on_;
+};
+
 // POST /containers/{name}/attach
 Result<Response> attach(const Context& ctx, Call& call) {
   auto c = ctx.engine->get(call.req.param("name"));
@@ -126,13 +144,24 @@ Result<Response> attach(const Context& ctx, Call& call) {
     }
   }
   if (!qs.get_bool("stream")) return Response::empty(200);
-  // `docker run` attaches before it starts the container: wait for it to run.
+  // `docker run` attaches before it starts the container: wait for it to run. The
+  // hold makes the next start's shim wait for us before the process runs, so a run
+  // that is over in a millisecond (and removed at once with --rm) still reaches us.
   bool waited = false;
   engine::ContainerRecord now = *c;
+  const std::string socket_path = ctx.engine->paths(c->id).attach_socket;
+  AttachHold hold(*ctx.engine, c->id, !is_running(now));
+  std::optional<UniqueFd> early;  // connected before the process ran: nothing to replay
   while (!is_running(now)) {
     if (now.state.started_at != c->state.started_at) {
       replay_run(ctx, now, q, h->fd.get());
       return Response::empty(200);
+    }
+    if (sys::path_exists(socket_path)) {
+      if (auto s = sys::connect_unix(socket_path, "attach socket")) {
+        early = std::move(*s);
+        break;
+      }
     }
     if (client_gone(h->fd.get()) || call.stopping()) return Response::empty(200);
     std::this_thread::sleep_for(20ms);
@@ -141,14 +170,16 @@ Result<Response> attach(const Context& ctx, Call& call) {
     if (!r) return Response::empty(200);
     now = std::move(*r);
   }
-  auto shim = sys::connect_unix(ctx.engine->paths(c->id).attach_socket, "attach socket");
+  hold.release();
+  auto shim =
+      early ? Result<UniqueFd>(std::move(*early)) : sys::connect_unix(socket_path, "attach socket");
   if (!shim) {
     // It exited between our look and the connect: what it wrote is in the log.
     auto r = ctx.engine->get(c->id);
     if (r) replay_run(ctx, *r, q, h->fd.get());
     return Response::empty(200);
   }
-  if (waited) (void)send_shim_request(shim->get(), kReplay, {});
+  if (waited && !early) (void)send_shim_request(shim->get(), kReplay, {});
   PumpOptions o;
   o.forward_stdin = qs.get_bool("stdin") && now.config.value("OpenStdin", false);
   o.close_stdin_on_eof = now.config.value("StdinOnce", false);

@@ -106,6 +106,19 @@ void Engine::Impl::notify_exit(const std::string& id) {
   cv.notify_all();
 }
 
+bool Engine::Impl::attach_held(const std::string& id) {
+  std::lock_guard g(mu);
+  auto it = attach_holds.find(id);
+  return it != attach_holds.end() && it->second > 0;
+}
+
+void Engine::hold_start_for_attach(std::string_view id, bool hold) {
+  std::lock_guard g(impl_->mu);
+  int& n = impl_->attach_holds[std::string(id)];
+  n += hold ? 1 : -1;
+  if (n <= 0) impl_->attach_holds.erase(std::string(id));
+}
+
 void Engine::Impl::event(std::string_view action, const ContainerRecord& rec, Json attrs) {
   for (const auto& [k, v] : rec.labels) attrs[k] = v;
   attrs["image"] = rec.image;

@@ -42,10 +42,10 @@ namespace silo::engine {
 
 struct EngineOptions {
   DaemonConfig config;
-  Store* store = nullptr;      // owned by the caller, outlives the engine
-  EventBus* events = nullptr;  // owned by the caller, outlives the engine
-  std::string shim_path;       // silo-shim (next to silod)
-  std::string init_path;       // the --init binary (silo-init or tini), "" when none
+  Store* store = nullptr;                     // owned by the caller, outlives the engine
+  EventBus* events = nullptr;                 // owned by the caller, outlives the engine
+  std::string shim_path;                      // silo-shim (next to silod)
+  std::string init_path;                      // the --init binary (silo-init or tini), "" when none
   std::string busybox_path = "/bin/busybox";  // static busybox that seeds busybox:latest
 };
 
@@ -139,6 +139,11 @@ class Engine {
 
   // --- for the exec service and the stream routes ---
   const EngineOptions& options() const { return opts_; }
+  // An attach client is waiting for container `id` to start (`docker run` attaches
+  // before it starts): while held, start() makes the shim wait (up to 3 s) for a first
+  // attach client before the process runs, so not one byte of a short run's output is
+  // lost, also with --rm. Each hold(true) is paired with a hold(false).
+  void hold_start_for_attach(std::string_view id, bool hold);
   std::string runtime_root() const;  // the runtime library's StateDir root
 
  private:

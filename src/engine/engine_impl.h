@@ -64,6 +64,7 @@ struct Engine::Impl {
   std::map<std::string, uint64_t> exits;         // exits recorded since open
   std::map<std::string, int64_t> removed_codes;  // last exit code of removed containers
   std::map<std::string, RestartTracker> trackers;
+  std::map<std::string, int> attach_holds;  // attach clients waiting for a start
   std::unique_ptr<Monitor> monitor;
 
   // The per-container operation lock.
@@ -73,6 +74,7 @@ struct Engine::Impl {
   // most `timeout`; true when it did.
   bool wait_exit(const std::string& id, uint64_t seen, std::chrono::milliseconds timeout);
   void notify_exit(const std::string& id);
+  bool attach_held(const std::string& id);
 
   std::string cgroups_path(const std::string& id) const { return cgroup_parent + "/" + id; }
   void event(std::string_view action, const ContainerRecord& rec, Json attrs = Json::object());

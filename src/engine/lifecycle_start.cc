@@ -139,6 +139,7 @@ Status Engine::Impl::start_locked(ContainerRecord& rec) {
                                    "3"};
   if (json_flag(rec.config, "Tty")) args.push_back("--tty");
   if (json_flag(rec.config, "OpenStdin")) args.push_back("--stdin");
+  if (attach_held(id)) args.insert(args.end(), {"--wait-client-ms", "3000"});
   auto started = spawn_shim(opts.shim_path, args);
   if (!started) {
     (void)store->forget_kernel_object("shim", id);

@@ -74,7 +74,7 @@ struct Options {
   bool tty = false;           // a pty instead of pipes (the bundle's process.terminal must agree)
   bool stdin_open = false;    // give the container a stdin the attach clients feed
   int ready_fd = -1;          // also receives the start-up report
-  int wait_client_ms = 0;     // exec mode: wait this long for a first attach client
+  int wait_client_ms = 0;     // wait this long for a first attach client before the process runs
                               // before running the process, so it misses no output
 };
 

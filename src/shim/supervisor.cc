@@ -263,8 +263,7 @@ Result<pid_t> Supervisor::start() {
   if (!attach) return undo(attach.error());
   attach_ = std::move(*attach);
   if (auto s = open_stdio(); !s) return undo(s.error());
-  if (is_exec(opts_) && opts_.wait_client_ms > 0)
-    (void)attach_.wait_for_client(opts_.wait_client_ms);
+  if (opts_.wait_client_ms > 0) (void)attach_.wait_for_client(opts_.wait_client_ms);
   auto pid = create_and_start();
   if (!pid) return undo(pid.error());
   // A shim lives as long as its container: shed what start-up needed.
