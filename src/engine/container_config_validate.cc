@@ -303,7 +303,7 @@ Status validate_ports(const Json& hc) {
             check_type(v, std::string("PortBinding.HostConfig.PortBindings.") + k, GoType::String));
       }
       std::string hp =
-          b.value("HostPort", Json("")).is_string() ? b["HostPort"].get<std::string>() : "";
+          b.value("HostPort", Json("")).is_string() ? b.value("HostPort", std::string()) : "";
       if (!valid_port_range(hp, true)) return invalid("invalid port specification: \"" + hp + "\"");
     }
   }

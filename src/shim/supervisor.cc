@@ -129,10 +129,11 @@ Status Supervisor::open_stdio() {
   auto dup_null = [&] { return UniqueFd(::fcntl(devnull_.get(), F_DUPFD_CLOEXEC, 3)); };
   if (opts_.tty) {
     SILO_TRY(sys::mkdir_p(opts_.runtime_root, 0700));
-    // An exec's socket is named after the exec (short: sun_path holds 107 bytes).
+    // Short names: sun_path holds 107 bytes, and a 64-hex id under a test's temporary
+    // runtime root does not fit. An exec's socket is named after the exec.
     console_path_ = is_exec(opts_)
                         ? opts_.runtime_root + "/x" + opts_.exec_id.substr(0, 16) + ".sock"
-                        : opts_.runtime_root + "/" + opts_.id + ".console.sock";
+                        : opts_.runtime_root + "/c" + opts_.id.substr(0, 16) + ".sock";
     auto l = listen_unix(console_path_);
     if (!l) return std::unexpected(l.error());
     console_listener_ = std::move(*l);
