@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make up`: after deps and build, runs a first container from the busybox seed with
-# silo-runc, inside a throwaway network namespace, and removes it again.
+# silo-runc, inside a throwaway network namespace, and removes it again; then starts
+# silod on its embedded defaults (unless one already answers on its socket) and runs a
+# first container through it with `silo run --rm`.
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,3 +24,17 @@ ip netns add "$ns"
 # nsenter --net, not `ip netns exec`: the latter mounts a fresh /sys, hiding the cgroups.
 nsenter --net="/run/netns/$ns" "$build/silo-runc" --root "$state" run --bundle "$bundle" silo-up
 echo "up: silo-runc ran a first container from $build/rootfs/busybox"
+
+# The daemon, on its embedded defaults: /var/lib/silo, /run/silo, unix:///run/silo/silo.sock.
+sock=/run/silo/silo.sock
+if ! "$build/silo" -H "unix://$sock" version >/dev/null 2>&1; then
+  mkdir -p /run/silo
+  nohup "$build/silod" >/run/silo/silod.log 2>&1 </dev/null &
+  echo "up: started silod (pid $!), log /run/silo/silod.log"
+  for _ in $(seq 100); do
+    "$build/silo" -H "unix://$sock" version >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+fi
+"$build/silo" -H "unix://$sock" run --rm busybox echo "hello from a first silod container"
+echo "up: silod answers on unix://$sock; try: $build/silo run -it busybox sh"

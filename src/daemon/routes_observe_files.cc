@@ -1,6 +1,8 @@
 // A container's files: GET export (tar of the root), GET changes (docker diff), and the
 // archive endpoints docker cp uses: HEAD (stat), GET (tar out), PUT (tar in).
 
+#include <filesystem>
+
 #include "api/http.h"
 #include "common/log.h"
 #include "daemon/routes_observe.h"
@@ -48,14 +50,30 @@ Result<Target> target(const Context& ctx, std::string_view ref) {
   return Target{std::move(*rec), std::move(paths)};
 }
 
+// The root `docker cp` resolves `path` in. A running container's own view
+// (/proc/<init>/root) has what the overlay alone lacks: the bind-mounted hostname, hosts
+// and resolv.conf, volumes and tmpfs mounts. The whole tree and the kernel's pseudo file
+// systems are taken from the overlay instead: reading /proc/kmsg or /sys files from a tar
+// walk could block or make no sense. Resolution stays inside that root either way
+// (openat2 RESOLVE_IN_ROOT in archive_paths.cc).
+std::string cp_root(const Context& ctx, const Target& t, const std::string& path) {
+  std::string clean = std::filesystem::path("/" + path).lexically_normal().string();
+  if (clean == "/" || clean.starts_with("/proc") || clean.starts_with("/sys"))
+    return t.paths.rootfs;
+  auto pid = ctx.engine->init_pid(t.rec.id);
+  if (!pid) return t.paths.rootfs;
+  return "/proc/" + std::to_string(*pid) + "/root";
+}
+
 Result<std::string> path_param(const api::Request& req) {
   std::string path = req.query.get("path");
   if (path.empty()) return fail(Code::Invalid, "Path cannot be empty");
   return path;
 }
 
-Result<std::string> stat_header(const Target& t, const std::string& path, std::string_view name) {
-  auto st = engine::stat_in_root(t.paths.rootfs, path);
+Result<std::string> stat_header(const std::string& root, const std::string& path,
+                                std::string_view name) {
+  auto st = engine::stat_in_root(root, path);
   if (!st) return std::unexpected(not_found(st.error(), path, name));
   return base64(engine::path_stat_json(*st).dump());
 }
@@ -65,7 +83,7 @@ Result<api::Response> archive_head(const Context& ctx, const api::Request& req) 
   if (!path) return std::unexpected(path.error());
   auto t = target(ctx, req.param("name"));
   if (!t) return std::unexpected(t.error());
-  auto header = stat_header(*t, *path, req.param("name"));
+  auto header = stat_header(cp_root(ctx, *t, *path), *path, req.param("name"));
   if (!header) return std::unexpected(header.error());
   auto resp = api::Response::empty(200);
   resp.headers.set("X-Docker-Container-Path-Stat", *header);
@@ -77,12 +95,12 @@ Result<api::Response> archive_get(const Context& ctx, api::Call& call) {
   if (!path) return std::unexpected(path.error());
   auto t = target(ctx, call.req.param("name"));
   if (!t) return std::unexpected(t.error());
-  auto header = stat_header(*t, *path, call.req.param("name"));
+  const std::string root = cp_root(ctx, *t, *path);
+  auto header = stat_header(root, *path, call.req.param("name"));
   if (!header) return std::unexpected(header.error());
   call.stream_headers.set("X-Docker-Container-Path-Stat", *header);
   SILO_TRY(call.begin_stream(200, "application/x-tar"));
-  auto st =
-      engine::tar_path(t->paths.rootfs, *path, [&](std::string_view d) { return call.write(d); });
+  auto st = engine::tar_path(root, *path, [&](std::string_view d) { return call.write(d); });
   // The head is out: an error can only cut the stream short (the client sees a bad tar).
   if (!st) spdlog::warn("archive {} of {}: {}", *path, t->rec.name, st.error().message);
   return api::Response::empty(200);
@@ -99,7 +117,8 @@ Result<api::Response> archive_put(const Context& ctx, api::Call& call) {
       .no_overwrite_dir_non_dir = call.req.query.get_bool("noOverwriteDirNonDir"),
       .copy_uid_gid = call.req.query.get_bool("copyUIDGID")};
   auto st = engine::extract_tar(
-      t->paths.rootfs, *path, [&](char* buf, size_t n) { return call.read_body(buf, n); }, opts);
+      cp_root(ctx, *t, *path), *path, [&](char* buf, size_t n) { return call.read_body(buf, n); },
+      opts);
   if (!st) return std::unexpected(not_found(st.error(), *path, call.req.param("name")));
   return api::Response::empty(200);
 }

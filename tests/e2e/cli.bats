@@ -216,6 +216,10 @@ top" ]
   [ "$(cat "$TH_DIR/cp/back/sub/f")" = hello ]
   run silo_cli cp "$N:/etc/passwd" "$TH_DIR/cp/"
   grep -q '^root:' "$TH_DIR/cp/passwd"
+  # The bind-mounted hostname file comes from the running container's own view.
+  run silo_cli cp "$N:/etc/hostname" "$TH_DIR/cp/"
+  [ "$status" -eq 0 ]
+  [ "$(cat "$TH_DIR/cp/hostname")" = "$(silo_cli inspect -f '{{.Config.Hostname}}' "$N")" ]
   run silo_cli cp "$N:/no/such" "$TH_DIR/cp/x"
   [ "$status" -eq 1 ]
 }

@@ -44,8 +44,9 @@ d() { th_in_host timeout 60 docker -H "unix://$SOCK" "$@"; }
   run d logs --timestamps --tail 1 lg
   echo "$output"
   [[ "$output" =~ ^20[0-9-]+T[0-9:.]+Z\  ]]
-  # Everything was written before now: --since now shows nothing.
-  since=$(date +%s)
+  # Everything was written before the next whole second: --since then shows nothing.
+  # (--since takes whole seconds here; output of this very second would still count.)
+  since=$(($(date +%s) + 1))
   sleep 1.1
   run d logs --since "$since" lg
   [ -z "$output" ]
