@@ -164,7 +164,7 @@ Result<Response> attach(const Context& ctx, Call& call) {
       }
     }
     if (client_gone(h->fd.get()) || call.stopping()) return Response::empty(200);
-    std::this_thread::sleep_for(20ms);
+    std::this_thread::sleep_for(2ms);
     waited = true;
     auto r = ctx.engine->get(c->id);
     if (!r) return Response::empty(200);

@@ -173,8 +173,10 @@ ContainerPaths Engine::paths(std::string_view id_view) const {
   p.lower = impl_->images.empty() ? "" : impl_->images.front().rootfs;
   p.log_path = p.dir + "/" + id + "-json.log";
   p.exit_file = p.dir + "/exit.json";
-  p.shim_dir = opts_.config.shims_dir() + "/" + id;
-  p.attach_socket = p.shim_dir + "/attach.sock";
+  // 16 hex of the id and a short name: a socket path must fit sun_path (107 bytes), and
+  // exec roots under /tmp (tests, benches) are long already.
+  p.shim_dir = opts_.config.shims_dir() + "/" + std::string(id.substr(0, 16));
+  p.attach_socket = p.shim_dir + "/a.sock";
   return p;
 }
 

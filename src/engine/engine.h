@@ -7,7 +7,7 @@
 //                                      rootfs/ (the merged root, mounted from create to rm),
 //                                      <id>-json.log (+ .1 .2 rotations), exit.json,
 //                                      hostname, hosts, resolv.conf
-//   <exec-root>/shims/<id>/attach.sock the shim's attach socket while it runs
+//   <exec-root>/shims/<id[:16]>/a.sock the shim's attach socket while it runs
 //   <exec-root>/runtime/               the runtime library's state (runtime::StateDir)
 //
 // Images: until the image service lands (issue #4) the engine knows one seeded image,

@@ -267,11 +267,6 @@ Result<pid_t> Supervisor::start() {
   if (opts_.wait_client_ms > 0) (void)attach_.wait_for_client(opts_.wait_client_ms);
   auto pid = create_and_start();
   if (!pid) return undo(pid.error());
-  // A shim lives as long as its container: shed what start-up needed.
-  ::malloc_trim(0);
-  text_ranges_ = droppable_text();
-  ::malloc_trim(0);
-  shed_pages();
   return *pid;
 }
 
@@ -420,6 +415,12 @@ void Supervisor::finish() {
 }
 
 int Supervisor::run() {
+  // A shim lives as long as its container: shed what start-up needed. Here, after the
+  // start-up report went out, so that `docker run` does not wait for it.
+  ::malloc_trim(0);
+  text_ranges_ = droppable_text();
+  ::malloc_trim(0);
+  shed_pages();
   loop();
   finish();
   return wait_status_ ? exit_record_from_wait(*wait_status_, false, {}).exit_code : 255;

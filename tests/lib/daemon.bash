@@ -169,6 +169,7 @@ stop_silod() {
     wait "$SILOD_PID" 2>/dev/null || true
   fi
   SILOD_PID=
+  _remove_daemon_cgroups
   [ -n "${RUN:-}" ] || return 0
   # Runtime containers the daemon left (their shims then exit too).
   local rt_root="$RUN/runtime" c
@@ -190,6 +191,21 @@ stop_silod() {
     if tr '\0' '\n' <"$f" 2>/dev/null | grep -qxF -- "$rt_root"; then
       kill -KILL "$pid" 2>/dev/null || true
     fi
+  done
+  return 0
+}
+
+# The daemon's cgroup parent, silo-<first 12 hex of sha256(data root)> in each hierarchy
+# (src/engine), once empty: rmdir removes only empty cgroups, so a container still
+# running keeps its parent.
+_remove_daemon_cgroups() {
+  [ -n "${ROOT:-}" ] || return 0
+  local h d
+  h=$(printf %s "$ROOT" | sha256sum | cut -c1-12)
+  for d in /sys/fs/cgroup/*/"silo-$h" /sys/fs/cgroup/"silo-$h"; do
+    [ -d "$d" ] || continue
+    find "$d" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null || true
+    rmdir "$d" 2>/dev/null || true
   done
   return 0
 }
