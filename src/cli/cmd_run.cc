@@ -187,13 +187,9 @@ int run_or_create(Client& c, const Args& a, bool run) {
                              });
   if (!end) return start_status ? print_error(end.error(), 125) : run_failure(cmd, end.error());
   if (*end == PumpEnd::Detached) return 0;
-  if (plan->auto_remove) {
-    auto r = c.finish(std::move(*early_wait));
-    if (!r) return print_error(r.error(), 125);
-    auto code = wait_code(*r);
-    return code ? *code : print_error(code.error(), 125);
-  }
-  auto r = c.call("POST", ctr + "/wait");
+  // The wait registered before start answers for this run's exit (next-exit, or removed
+  // with --rm), as docker's waitExitOrRemoved: a wait sent only now could race the exit.
+  auto r = c.finish(std::move(*early_wait));
   if (!r) return print_error(r.error(), 125);
   auto code = wait_code(*r);
   return code ? *code : print_error(code.error(), 125);

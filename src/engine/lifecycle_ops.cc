@@ -180,12 +180,18 @@ Result<WaitResult> Engine::wait(std::string_view ref, std::string_view condition
   if (!condition.empty() && condition != "not-running" && condition != "next-exit" &&
       condition != "removed")
     return fail(Code::Invalid, "invalid condition: \"" + std::string(condition) + "\"");
-  auto rec = get(ref);
-  if (!rec) return std::unexpected(rec.error());
-  const std::string id = rec->id;
+  auto found = get(ref);
+  if (!found) return std::unexpected(found.error());
+  const std::string id = found->id;
   Impl& im = *impl_;
   std::unique_lock g(im.mu);
   uint64_t seen = im.exits[id];
+  // The state is read after `seen`: an exit recorded in between shows in the state (the
+  // store is written before the count goes up), so it is neither missed nor awaited twice.
+  g.unlock();
+  auto rec = get(id);
+  if (!rec) return std::unexpected(rec.error());
+  g.lock();
   bool removed = condition == "removed";
   if ((condition.empty() || condition == "not-running") && !is_running_status(rec->state.status))
     return WaitResult{.status_code = rec->state.exit_code, .error = rec->state.error};
