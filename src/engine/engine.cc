@@ -184,8 +184,7 @@ Result<ContainerRecord> Engine::get(std::string_view ref) {
   return impl_->store->get_container(ref);
 }
 
-namespace {
-int64_t du(const std::string& dir) {
+int64_t disk_usage(const std::string& dir) {
   int64_t n = 0;
   std::error_code ec;
   namespace fs = std::filesystem;
@@ -195,7 +194,6 @@ int64_t du(const std::string& dir) {
       n += static_cast<int64_t>(it->file_size(ec));
   return n;
 }
-}  // namespace
 
 Result<Json> Engine::inspect(std::string_view ref, bool size) {
   auto rec = get(ref);
@@ -203,7 +201,7 @@ Result<Json> Engine::inspect(std::string_view ref, bool size) {
   auto p = paths(rec->id);
   Json j = inspect_json(*rec, p.log_path, p.rootfs);
   if (size) {
-    int64_t rw = du(p.upper);
+    int64_t rw = disk_usage(p.upper);
     j["SizeRw"] = rw;
     j["SizeRootFs"] =
         rw + (impl_->images.empty() ? 0 : impl_->images.front().inspect.value("Size", 0));

@@ -102,6 +102,8 @@ struct Engine::Impl {
 // Helpers shared by the engine's sources.
 // A boolean / string field of Docker's Config or HostConfig; null or absent (Go's nil
 // pointers, e.g. HostConfig.Init) reads as false / "".
+// Bytes in the regular files under `dir` (SizeRw, prune's SpaceReclaimed).
+int64_t disk_usage(const std::string& dir);
 bool json_flag(const Json& obj, const char* key);
 std::string json_str(const Json& obj, const char* key);
 bool is_running_status(const std::string& status);            // running, paused, restarting

@@ -33,24 +33,8 @@ Json network_settings(const Json& host_config) {
              {"IPAddress", ""},         {"IPPrefixLen", 0},         {"IPv6Gateway", ""},
              {"GlobalIPv6Address", ""}, {"GlobalIPv6PrefixLen", 0}, {"MacAddress", ""},
              {"DriverOpts", nullptr}};
-  return {{"Bridge", ""},
-          {"SandboxID", ""},
-          {"HairpinMode", false},
-          {"LinkLocalIPv6Address", ""},
-          {"LinkLocalIPv6PrefixLen", 0},
-          {"Ports", Json::object()},
-          {"SandboxKey", ""},
-          {"SecondaryIPAddresses", nullptr},
-          {"SecondaryIPv6Addresses", nullptr},
-          {"EndpointID", ""},
-          {"Gateway", ""},
-          {"GlobalIPv6Address", ""},
-          {"GlobalIPv6PrefixLen", 0},
-          {"IPAddress", ""},
-          {"IPPrefixLen", 0},
-          {"IPv6Gateway", ""},
-          {"MacAddress", ""},
-          {"Networks", {{mode, ep}}}};
+  // The rest of Docker's NetworkSettings is filled in with its zero values by inspect_json.
+  return {{"Networks", {{mode, ep}}}};
 }
 
 // A volume the container uses: named ("data") or anonymous (name generated, keyed by its

@@ -13,17 +13,6 @@
 namespace silo::engine {
 namespace {
 
-int64_t du(const std::string& dir) {
-  int64_t n = 0;
-  std::error_code ec;
-  namespace fs = std::filesystem;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
-       it.increment(ec))
-    if (it->is_regular_file(ec) && !it->is_symlink(ec))
-      n += static_cast<int64_t>(it->file_size(ec));
-  return n;
-}
-
 // dockerd's refusals for a container that still runs.
 Status removable(const ContainerRecord& rec) {
   const std::string& s = rec.state.status;
@@ -164,7 +153,7 @@ Result<Json> Engine::prune(const FilterMap& filters) {
       for (const auto& w : it->second) ok = ok && !has_label(c, w);
     if (before && c.created.substr(0, 19) >= *before) ok = false;
     if (!ok) continue;
-    int64_t size = du(paths(c.id).upper);
+    int64_t size = disk_usage(paths(c.id).upper);
     if (auto r = remove(c.id, false, false); !r) {
       spdlog::warn("prune {}: {}", c.id, r.error().message);
       continue;
