@@ -86,6 +86,15 @@ void split_path(std::string_view abs, std::string& dir, std::string& base);
 // at "/" ("/../etc" -> "/etc"); a trailing "/" or "/." is kept as dockerd's
 // PreserveTrailingDotOrSeparator does.
 [[nodiscard]] std::string clean_path(std::string_view path);
+// A container path found inside `rootfs` without following its last component: the
+// root, the parent directory (O_PATH), the cleaned absolute path, its last component and
+// lstat. NotFound "no such file <abs>" when it or its parent is missing.
+struct Located {
+  UniqueFd root, parent;
+  std::string abs, base;
+  struct stat st {};
+};
+[[nodiscard]] Result<Located> locate(const std::string& rootfs, std::string_view path);
 }  // namespace archive_internal
 
 }  // namespace silo::engine

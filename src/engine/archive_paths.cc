@@ -165,28 +165,38 @@ std::string link_target(int root, const std::string& rootfs, const std::string& 
 
 }  // namespace
 
-Result<PathStat> stat_in_root(const std::string& rootfs, std::string_view path) {
+Result<Located> archive_internal::locate(const std::string& rootfs, std::string_view path) {
+  Located l;
   auto root = open_root(rootfs);
   if (!root) return std::unexpected(root.error());
-  std::string abs = clean_path(std::string("/") + std::string(path));
-  std::string dir, base;
-  split_path(abs, dir, base);
-  auto parent = open_in_root(root->get(), dir, O_PATH | O_DIRECTORY);
-  if (!parent) return fail(Code::NotFound, "no such file " + abs);
-  struct stat st {};
-  const char* name = base.empty() ? "." : base.c_str();
-  if (::fstatat(parent->get(), name, &st, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0) {
+  l.root = std::move(*root);
+  l.abs = clean_path(std::string("/") + std::string(path));
+  std::string dir;
+  split_path(l.abs, dir, l.base);
+  auto parent = open_in_root(l.root.get(), dir, O_PATH | O_DIRECTORY);
+  if (!parent) return fail(Code::NotFound, "no such file " + l.abs);
+  l.parent = std::move(*parent);
+  const char* name = l.base.empty() ? "" : l.base.c_str();
+  if (::fstatat(l.parent.get(), name, &l.st, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0) {
     int err = errno;
-    if (err == ENOENT || err == ENOTDIR) return fail(Code::NotFound, "no such file " + abs);
-    return fail_errno(err, "stat " + abs + " in the container");
+    if (err == ENOENT || err == ENOTDIR) return fail(Code::NotFound, "no such file " + l.abs);
+    return fail_errno(err, "stat " + l.abs + " in the container");
   }
+  return l;
+}
+
+Result<PathStat> stat_in_root(const std::string& rootfs, std::string_view path) {
+  auto loc = locate(rootfs, path);
+  if (!loc) return std::unexpected(loc.error());
+  const std::string& abs = loc->abs;
+  const struct stat& st = loc->st;
   PathStat out{.name = path_base(abs),
                .size = static_cast<int64_t>(st.st_size),
                .mode = go_file_mode(st.st_mode),
                .mtime = rfc3339(st.st_mtim),
                .link_target = {}};
   if (S_ISLNK(st.st_mode))
-    out.link_target = link_target(root->get(), rootfs, abs, parent->get(), base);
+    out.link_target = link_target(loc->root.get(), rootfs, abs, loc->parent.get(), loc->base);
   return out;
 }
 

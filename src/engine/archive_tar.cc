@@ -166,24 +166,16 @@ class TarWriter {
 }  // namespace
 
 Status tar_path(const std::string& rootfs, std::string_view path, const TarSink& sink) {
-  auto root = open_root(rootfs);
-  if (!root) return std::unexpected(root.error());
-  std::string abs = clean_path(std::string("/") + std::string(path));
-  std::string dir, base;
-  split_path(abs, dir, base);
-  auto parent = open_in_root(root->get(), dir, O_PATH | O_DIRECTORY);
-  if (!parent) return fail(Code::NotFound, "no such file " + abs);
-  struct stat st {};
-  std::string name = base.empty() ? "" : base;
-  if (::fstatat(parent->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0)
-    return fail(Code::NotFound, "no such file " + abs);
+  auto loc = locate(rootfs, path);
+  if (!loc) return std::unexpected(loc.error());
+  const std::string& abs = loc->abs;
   // The directory itself with "/." or "/" at the end: dockerd names the entries after
   // the base of the path as the user wrote it ("." copies the contents).
   std::string entry = abs.ends_with("/.") ? "." : path_base(abs);
   if (entry == "/") entry = ".";
   TarWriter w(sink);
   SILO_TRY(w.open());
-  SILO_TRY(w.add(parent->get(), name, entry));
+  SILO_TRY(w.add(loc->parent.get(), loc->base, entry));
   return w.close();
 }
 

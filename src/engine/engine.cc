@@ -87,6 +87,18 @@ std::shared_ptr<std::mutex> Engine::Impl::lock_of(const std::string& id) {
   return l;
 }
 
+Result<Engine::Impl::Locked> Engine::Impl::lock_container(std::string_view ref) {
+  auto found = store->get_container(ref);
+  if (!found) return std::unexpected(found.error());
+  Locked l;
+  l.mu = lock_of(found->id);
+  l.lock = std::unique_lock(*l.mu);
+  auto rec = store->get_container(found->id);
+  if (!rec) return std::unexpected(rec.error());
+  l.rec = std::move(*rec);
+  return l;
+}
+
 uint64_t Engine::Impl::exit_count(const std::string& id) {
   std::lock_guard g(mu);
   return exits[id];

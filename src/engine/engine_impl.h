@@ -69,6 +69,15 @@ struct Engine::Impl {
 
   // The per-container operation lock.
   std::shared_ptr<std::mutex> lock_of(const std::string& id);
+  // A container's record read under its operation lock (held until this is dropped).
+  struct Locked {
+    std::shared_ptr<std::mutex> mu;  // declared first: outlives `lock`
+    std::unique_lock<std::mutex> lock;
+    ContainerRecord rec;
+  };
+  // Resolves `ref`, takes the container's lock, then reads the record again, so the
+  // state the caller acts on is the one no other operation can change meanwhile.
+  Result<Locked> lock_container(std::string_view ref);
   uint64_t exit_count(const std::string& id);
   // Waits until container `id` has more than `seen` exits recorded (or is removed), at
   // most `timeout`; true when it did.

@@ -134,35 +134,29 @@ Status Engine::kill(std::string_view ref, std::string_view signal) {
 }
 
 Status Engine::pause(std::string_view ref) {
-  auto found = get(ref);
-  if (!found) return std::unexpected(found.error());
-  auto lock = impl_->lock_of(found->id);
-  std::lock_guard g(*lock);
-  auto rec = get(found->id);
-  if (!rec) return std::unexpected(rec.error());
-  if (rec->state.status == "paused")
-    return fail(Code::Conflict, "Container " + rec->id + " is already paused");
-  if (rec->state.status != "running") return std::unexpected(not_running(rec->id));
-  SILO_TRY_CTX(runtime::pause(impl_->state_dir, rec->id), "Cannot pause container " + rec->id);
-  rec->state.status = "paused";
-  SILO_TRY(impl_->store->set_state(rec->id, rec->state));
-  impl_->event("pause", *rec);
+  auto locked = impl_->lock_container(ref);
+  if (!locked) return std::unexpected(locked.error());
+  ContainerRecord& rec = locked->rec;
+  if (rec.state.status == "paused")
+    return fail(Code::Conflict, "Container " + rec.id + " is already paused");
+  if (rec.state.status != "running") return std::unexpected(not_running(rec.id));
+  SILO_TRY_CTX(runtime::pause(impl_->state_dir, rec.id), "Cannot pause container " + rec.id);
+  rec.state.status = "paused";
+  SILO_TRY(impl_->store->set_state(rec.id, rec.state));
+  impl_->event("pause", rec);
   return {};
 }
 
 Status Engine::unpause(std::string_view ref) {
-  auto found = get(ref);
-  if (!found) return std::unexpected(found.error());
-  auto lock = impl_->lock_of(found->id);
-  std::lock_guard g(*lock);
-  auto rec = get(found->id);
-  if (!rec) return std::unexpected(rec.error());
-  if (rec->state.status != "paused")
-    return fail(Code::Conflict, "Container " + rec->id + " is not paused");
-  SILO_TRY_CTX(runtime::resume(impl_->state_dir, rec->id), "Cannot unpause container " + rec->id);
-  rec->state.status = "running";
-  SILO_TRY(impl_->store->set_state(rec->id, rec->state));
-  impl_->event("unpause", *rec);
+  auto locked = impl_->lock_container(ref);
+  if (!locked) return std::unexpected(locked.error());
+  ContainerRecord& rec = locked->rec;
+  if (rec.state.status != "paused")
+    return fail(Code::Conflict, "Container " + rec.id + " is not paused");
+  SILO_TRY_CTX(runtime::resume(impl_->state_dir, rec.id), "Cannot unpause container " + rec.id);
+  rec.state.status = "running";
+  SILO_TRY(impl_->store->set_state(rec.id, rec.state));
+  impl_->event("unpause", rec);
   return {};
 }
 

@@ -168,26 +168,23 @@ Status Engine::Impl::start_locked(ContainerRecord& rec) {
 }
 
 Status Engine::start(std::string_view ref) {
-  auto found = get(ref);
-  if (!found) return std::unexpected(found.error());
-  auto lock = impl_->lock_of(found->id);
-  std::lock_guard g(*lock);
-  auto rec = get(found->id);
-  if (!rec) return std::unexpected(rec.error());
-  const std::string& s = rec->state.status;
+  auto locked = impl_->lock_container(ref);
+  if (!locked) return std::unexpected(locked.error());
+  ContainerRecord& rec = locked->rec;
+  const std::string& s = rec.state.status;
   if (s == "running" || s == "paused") return {};
   if (s == "removing" || s == "dead")
     return fail(Code::Conflict,
-                "container " + rec->id + " is marked for removal and cannot be started");
-  if (s == "restarting") impl_->monitor->cancel(rec->id);
+                "container " + rec.id + " is marked for removal and cannot be started");
+  if (s == "restarting") impl_->monitor->cancel(rec.id);
   // A start by the user resets the restart manager and the manual-stop mark.
-  rec->shim["manually_stopped"] = false;
-  rec->state.restart_count = 0;
+  rec.shim["manually_stopped"] = false;
+  rec.state.restart_count = 0;
   {
     std::lock_guard mg(impl_->mu);
-    impl_->trackers[rec->id] = {};
+    impl_->trackers[rec.id] = {};
   }
-  return impl_->start_locked(*rec);
+  return impl_->start_locked(rec);
 }
 
 }  // namespace silo::engine
