@@ -1,6 +1,8 @@
 #include "cli/client.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/asio/connect.hpp>
@@ -272,6 +274,28 @@ Result<Hijacked> Client::hijack(const std::string& path, const std::optional<Jso
   return h;
 }
 
+namespace {
+
+// Returns once the response head has arrived on `fd`, consuming nothing (MSG_PEEK):
+// finish() then reads the whole answer. A closed connection returns at once too (finish
+// reports it).
+Status wait_for_head(int fd, const std::string& path) {
+  char buf[16384];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    int rc = ::poll(&p, 1, 60000);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc <= 0) return fail(Code::Unavailable, "the daemon did not answer " + path + " in 60 s");
+    ssize_t n = ::recv(fd, buf, sizeof buf, MSG_PEEK);
+    if (n <= 0 || n == static_cast<ssize_t>(sizeof buf)) return {};
+    if (std::string_view(buf, static_cast<size_t>(n)).find("\r\n\r\n") != std::string_view::npos)
+      return {};
+    ::usleep(1000);  // part of the head: the peeked bytes stay readable, so poll would spin
+  }
+}
+
+}  // namespace
+
 Result<UniqueFd> Client::send(std::string_view method, const std::string& path) {
   auto pre = prefix();
   if (!pre) return std::unexpected(pre.error());
@@ -281,6 +305,9 @@ Result<UniqueFd> Client::send(std::string_view method, const std::string& path) 
   auto req = make_request(method, *pre + path, std::nullopt, {}, {});
   http::write(c.sock, req, ec);
   if (ec) return std::unexpected(unreachable(host_));
+  // As docker's client: the call returns with the head, so the daemon has taken the
+  // request in (a wait is armed before the start that follows it).
+  SILO_TRY(wait_for_head(c.sock.native_handle(), path));
   UniqueFd fd(::fcntl(c.sock.native_handle(), F_DUPFD_CLOEXEC, 0));
   if (!fd) return fail_errno(errno, "duplicate the connection");
   return fd;

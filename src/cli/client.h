@@ -67,8 +67,9 @@ class Client {
   // daemon's 101 (or 200) answer. Non-2xx statuses are errors.
   [[nodiscard]] Result<Hijacked> hijack(const std::string& path, const std::optional<Json>& body);
 
-  // Sends a request and returns its connection without reading the answer, so that a
-  // wait can be registered before a start; finish() reads the answer later.
+  // Sends a request and returns its connection once the answer's head has arrived,
+  // without reading it, so that a wait is registered before a start; finish() reads the
+  // answer later.
   [[nodiscard]] Result<UniqueFd> send(std::string_view method, const std::string& path);
   // Reads the answer of a request made with send(). Non-2xx statuses are errors.
   [[nodiscard]] Result<HttpResponse> finish(UniqueFd conn);

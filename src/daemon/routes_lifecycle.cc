@@ -68,10 +68,16 @@ Result<Response> wait(const Context& ctx, Call& c) {
   std::string ref = ref_of(c);
   auto rec = ctx.engine->get(ref);
   if (!rec) return std::unexpected(rec.error());
-  // Headers go out at once, as dockerd's: the CLI asks to wait before it starts the
-  // container and must not be held up.
-  SILO_TRY(c.begin_stream(200, "application/json"));
-  auto res = ctx.engine->wait(rec->id, c.req.query.get("condition"), [&c] { return c.stopping(); });
+  // Headers go out as soon as the wait is armed, as dockerd's: the CLI asks to wait
+  // before it starts the container, and holds the start until it has the headers.
+  bool begun = false;
+  auto begin = [&c, &begun] {
+    if (!begun) (void)c.begin_stream(200, "application/json");
+    begun = true;
+  };
+  auto res = ctx.engine->wait(
+      rec->id, c.req.query.get("condition"), [&c] { return c.stopping(); }, begin);
+  begin();
   Json out;
   if (!res) {
     out = {{"StatusCode", -1}, {"Error", {{"Message", res.error().message}}}};

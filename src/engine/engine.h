@@ -110,9 +110,13 @@ class Engine {
   [[nodiscard]] Status unpause(std::string_view ref);
   [[nodiscard]] Status rename(std::string_view ref, std::string_view new_name);
   // Blocks until `condition` ("not-running" (default, ""), "next-exit", "removed") holds,
-  // or `cancelled()` returns true (checked every ~200 ms) -> Unavailable.
+  // or `cancelled()` returns true (checked every ~200 ms) -> Unavailable. `armed`, when
+  // given, is called once the exit count to wait past has been taken, before blocking:
+  // an exit after that call is this wait's (the API answers its headers there, so a
+  // client that waits for them before `start` cannot miss the exit).
   [[nodiscard]] Result<WaitResult> wait(std::string_view ref, std::string_view condition,
-                                        const std::function<bool()>& cancelled);
+                                        const std::function<bool()>& cancelled,
+                                        const std::function<void()>& armed = {});
   // Errors: Conflict "You cannot remove a running container <id>. Stop the container
   // before attempting removal or force remove" without `force`.
   [[nodiscard]] Status remove(std::string_view ref, bool force, bool remove_volumes);

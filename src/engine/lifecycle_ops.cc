@@ -170,7 +170,8 @@ Status Engine::rename(std::string_view ref, std::string_view new_name) {
 }
 
 Result<WaitResult> Engine::wait(std::string_view ref, std::string_view condition,
-                                const std::function<bool()>& cancelled) {
+                                const std::function<bool()>& cancelled,
+                                const std::function<void()>& armed) {
   if (!condition.empty() && condition != "not-running" && condition != "next-exit" &&
       condition != "removed")
     return fail(Code::Invalid, "invalid condition: \"" + std::string(condition) + "\"");
@@ -185,6 +186,7 @@ Result<WaitResult> Engine::wait(std::string_view ref, std::string_view condition
   g.unlock();
   auto rec = get(id);
   if (!rec) return std::unexpected(rec.error());
+  if (armed) armed();
   g.lock();
   bool removed = condition == "removed";
   if ((condition.empty() || condition == "not-running") && !is_running_status(rec->state.status))
