@@ -2,6 +2,7 @@
 // streams made and read with libarchive.
 #include <archive.h>
 #include <archive_entry.h>
+#include <dlfcn.h>
 #include <sys/stat.h>
 
 #include <iostream>
@@ -11,6 +12,74 @@
 
 namespace silo::cli {
 namespace {
+
+// libarchive is opened here, by `silo cp` only, not linked: its dependency tree (libxml2,
+// ICU, nettle and six compressors) made the dynamic loader take ~9 ms of a 13 ms CLI
+// start (perf record of `silo run`, this machine), and every `silo run` pays that start.
+// The header still types every pointer, so a call cannot disagree with the library.
+#define SILO_ARCHIVE_FUNCTIONS(X) \
+  X(archive_entry_filetype) \
+  X(archive_entry_free) \
+  X(archive_entry_hardlink) \
+  X(archive_entry_new) \
+  X(archive_entry_pathname) \
+  X(archive_entry_set_hardlink) \
+  X(archive_entry_set_pathname) \
+  X(archive_entry_size) \
+  X(archive_entry_sourcepath) \
+  X(archive_error_string) \
+  X(archive_read_data_block) \
+  X(archive_read_disk_descend) \
+  X(archive_read_disk_new) \
+  X(archive_read_disk_open) \
+  X(archive_read_disk_set_standard_lookup) \
+  X(archive_read_free) \
+  X(archive_read_new) \
+  X(archive_read_next_header) \
+  X(archive_read_next_header2) \
+  X(archive_read_open_memory) \
+  X(archive_read_support_format_tar) \
+  X(archive_write_close) \
+  X(archive_write_data) \
+  X(archive_write_data_block) \
+  X(archive_write_disk_new) \
+  X(archive_write_disk_set_options) \
+  X(archive_write_free) \
+  X(archive_write_finish_entry) \
+  X(archive_write_header) \
+  X(archive_write_new) \
+  X(archive_write_open) \
+  X(archive_write_set_bytes_in_last_block) \
+  X(archive_write_set_format_pax_restricted)
+
+struct Libarchive {
+#define X(f) decltype(&::f) f = nullptr;
+  SILO_ARCHIVE_FUNCTIONS(X)
+#undef X
+};
+
+// The loaded library, or an error that says which package to install.
+Result<const Libarchive*> load_libarchive() {
+  static Result<const Libarchive*> loaded = []() -> Result<const Libarchive*> {
+    void* h = ::dlopen(SILO_LIBARCHIVE_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+      return fail(Code::Internal, std::string("silo cp needs ") + SILO_LIBARCHIVE_SONAME + ": " +
+                                      ::dlerror() + "; install the libarchive13 package");
+    static Libarchive lib;
+#define X(f)                                                                          \
+  lib.f = reinterpret_cast<decltype(&::f)>(::dlsym(h, #f));                         \
+  if (!lib.f)                                                                         \
+    return fail(Code::Internal, SILO_LIBARCHIVE_SONAME " lacks " #f                     \
+                                "; install the libarchive13 package");
+    SILO_ARCHIVE_FUNCTIONS(X)
+#undef X
+    return &lib;
+  }();
+  return loaded;
+}
+
+// The library; cmd_cp loads it before any copy, so here it is always there.
+const Libarchive& lib() { return **load_libarchive(); }
 
 using ReadArchive = std::unique_ptr<archive, decltype(&archive_read_free)>;
 using WriteArchive = std::unique_ptr<archive, decltype(&archive_write_free)>;
@@ -53,41 +122,41 @@ std::string b64decode(const std::string& in) {
 }
 
 Error arc_error(archive* a, const std::string& what) {
-  const char* m = archive_error_string(a);
+  const char* m = lib().archive_error_string(a);
   return Error{0, Code::Internal, what + ": " + (m ? m : "archive error")};
 }
 
 // Extracts the tar in `data` under `dir`, renaming its top entry to `rename` when set.
 Status extract(const std::string& data, const std::string& dir, const std::string& rename) {
-  ReadArchive in(archive_read_new(), archive_read_free);
-  WriteArchive outa(archive_write_disk_new(), archive_write_free);
-  archive_read_support_format_tar(in.get());
-  archive_write_disk_set_options(
+  ReadArchive in(lib().archive_read_new(), lib().archive_read_free);
+  WriteArchive outa(lib().archive_write_disk_new(), lib().archive_write_free);
+  lib().archive_read_support_format_tar(in.get());
+  lib().archive_write_disk_set_options(
       outa.get(), ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_NODOTDOT);
-  if (archive_read_open_memory(in.get(), data.data(), data.size()) != ARCHIVE_OK)
+  if (lib().archive_read_open_memory(in.get(), data.data(), data.size()) != ARCHIVE_OK)
     return std::unexpected(arc_error(in.get(), "read the archive from the daemon"));
   archive_entry* e = nullptr;
   while (true) {
-    int r = archive_read_next_header(in.get(), &e);
+    int r = lib().archive_read_next_header(in.get(), &e);
     if (r == ARCHIVE_EOF) break;
     if (r != ARCHIVE_OK) return std::unexpected(arc_error(in.get(), "read the archive"));
-    std::string name = archive_entry_pathname(e);
+    std::string name = lib().archive_entry_pathname(e);
     if (!rename.empty()) name = rename_first(name, rename);
-    archive_entry_set_pathname(e, (dir + "/" + name).c_str());
-    if (const char* hl = archive_entry_hardlink(e)) {
+    lib().archive_entry_set_pathname(e, (dir + "/" + name).c_str());
+    if (const char* hl = lib().archive_entry_hardlink(e)) {
       std::string target = rename.empty() ? hl : rename_first(hl, rename);
-      archive_entry_set_hardlink(e, (dir + "/" + target).c_str());
+      lib().archive_entry_set_hardlink(e, (dir + "/" + target).c_str());
     }
-    if (archive_write_header(outa.get(), e) != ARCHIVE_OK)
+    if (lib().archive_write_header(outa.get(), e) != ARCHIVE_OK)
       return std::unexpected(arc_error(outa.get(), "write " + dir + "/" + name));
     const void* buf;
     size_t size;
     la_int64_t off;
-    while ((r = archive_read_data_block(in.get(), &buf, &size, &off)) == ARCHIVE_OK)
-      if (archive_write_data_block(outa.get(), buf, size, off) != ARCHIVE_OK)
+    while ((r = lib().archive_read_data_block(in.get(), &buf, &size, &off)) == ARCHIVE_OK)
+      if (lib().archive_write_data_block(outa.get(), buf, size, off) != ARCHIVE_OK)
         return std::unexpected(arc_error(outa.get(), "write " + dir + "/" + name));
     if (r != ARCHIVE_EOF) return std::unexpected(arc_error(in.get(), "read the archive"));
-    archive_write_finish_entry(outa.get());
+    lib().archive_write_finish_entry(outa.get());
   }
   return {};
 }
@@ -100,50 +169,50 @@ la_ssize_t append_cb(archive*, void* ctx, const void* buf, size_t n) {
 // A tar of host path `src` whose top entry is named `name`.
 Result<std::string> make_tar(const std::string& src, const std::string& name) {
   std::string tar;
-  WriteArchive outa(archive_write_new(), archive_write_free);
-  archive_write_set_format_pax_restricted(outa.get());
-  archive_write_set_bytes_in_last_block(outa.get(), 1);
-  if (archive_write_open(outa.get(), &tar, nullptr, append_cb, nullptr) != ARCHIVE_OK)
+  WriteArchive outa(lib().archive_write_new(), lib().archive_write_free);
+  lib().archive_write_set_format_pax_restricted(outa.get());
+  lib().archive_write_set_bytes_in_last_block(outa.get(), 1);
+  if (lib().archive_write_open(outa.get(), &tar, nullptr, append_cb, nullptr) != ARCHIVE_OK)
     return std::unexpected(arc_error(outa.get(), "make the archive"));
-  ReadArchive disk(archive_read_disk_new(), archive_read_free);
-  archive_read_disk_set_standard_lookup(disk.get());
-  if (archive_read_disk_open(disk.get(), src.c_str()) != ARCHIVE_OK)
+  ReadArchive disk(lib().archive_read_disk_new(), lib().archive_read_free);
+  lib().archive_read_disk_set_standard_lookup(disk.get());
+  if (lib().archive_read_disk_open(disk.get(), src.c_str()) != ARCHIVE_OK)
     return fail(Code::NotFound, "stat " + src + ": no such file or directory");
   std::string prefix = src;
   while (prefix.size() > 1 && prefix.back() == '/') prefix.pop_back();
   while (true) {
-    archive_entry* e = archive_entry_new();
-    int r = archive_read_next_header2(disk.get(), e);
+    archive_entry* e = lib().archive_entry_new();
+    int r = lib().archive_read_next_header2(disk.get(), e);
     if (r == ARCHIVE_EOF) {
-      archive_entry_free(e);
+      lib().archive_entry_free(e);
       break;
     }
     if (r != ARCHIVE_OK) {
-      archive_entry_free(e);
+      lib().archive_entry_free(e);
       return std::unexpected(arc_error(disk.get(), "read " + src));
     }
-    archive_read_disk_descend(disk.get());
-    std::string path = archive_entry_pathname(e);
+    lib().archive_read_disk_descend(disk.get());
+    std::string path = lib().archive_entry_pathname(e);
     std::string rel = path.size() > prefix.size() ? path.substr(prefix.size()) : "";
-    archive_entry_set_pathname(e, (name + rel).c_str());
-    if (archive_write_header(outa.get(), e) != ARCHIVE_OK) {
-      archive_entry_free(e);
+    lib().archive_entry_set_pathname(e, (name + rel).c_str());
+    if (lib().archive_write_header(outa.get(), e) != ARCHIVE_OK) {
+      lib().archive_entry_free(e);
       return std::unexpected(arc_error(outa.get(), "archive " + path));
     }
-    if (archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0) {
-      FILE* f = std::fopen(archive_entry_sourcepath(e), "rb");
+    if (lib().archive_entry_filetype(e) == AE_IFREG && lib().archive_entry_size(e) > 0) {
+      FILE* f = std::fopen(lib().archive_entry_sourcepath(e), "rb");
       if (!f) {
-        archive_entry_free(e);
+        lib().archive_entry_free(e);
         return fail_errno(errno, "open " + path);
       }
       char buf[65536];
       size_t n;
-      while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) archive_write_data(outa.get(), buf, n);
+      while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) lib().archive_write_data(outa.get(), buf, n);
       std::fclose(f);
     }
-    archive_entry_free(e);
+    lib().archive_entry_free(e);
   }
-  archive_write_close(outa.get());
+  lib().archive_write_close(outa.get());
   return tar;
 }
 
@@ -224,6 +293,7 @@ int cmd_cp(Client& c, const Args& a) {
     return print_error(Error{0, Code::Invalid, "copying between containers is not supported"});
   if (!r1 && !r2)
     return print_error(Error{0, Code::Invalid, "must specify at least one container source"});
+  if (auto l = load_libarchive(); !l) return print_error(l.error());
   if (r1) return copy_from(c, c1, p1, p->args[1]);
   return copy_to(c, p->args[0], c2, p2);
 }

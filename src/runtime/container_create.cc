@@ -144,7 +144,7 @@ Result<pid_t> create(const StateDir& dir, const CreateOptions& opts) {
   SILO_TRY_CTX(cgm.apply(resources), "cgroup");
 
   NamespaceJoins joins;
-  auto plan = plan_container(*spec, opts.bundle, cgm.paths(), &joins);
+  auto plan = plan_container(*spec, opts.bundle, cgm.paths(), &joins, dir.seccomp_cache());
   if (!plan) return std::unexpected(plan.error());
   std::vector<UniqueFd> join_fds;
   auto join_list = open_joins(joins, join_fds);

@@ -62,7 +62,7 @@ Result<int> exec(const StateDir& dir, const ExecOptions& opts) {
 
   InitPlan plan;
   plan.is_exec = true;
-  SILO_TRY(plan_process(opts.process, *spec, plan));
+  SILO_TRY(plan_process(opts.process, *spec, plan, dir.seccomp_cache()));
   std::vector<UniqueFd> keep;
   auto joins = target_namespaces(info->state.pid, keep);
   if (!joins) return std::unexpected(joins.error());

@@ -108,7 +108,8 @@ std::vector<ChildHook> child_hooks(const std::vector<Hook>& hooks) {
 
 }  // namespace
 
-Status plan_process(const Process& p, const Spec& spec, InitPlan& plan) {
+Status plan_process(const Process& p, const Spec& spec, InitPlan& plan,
+                    const std::string& seccomp_cache) {
   plan.args = p.args;
   plan.env = p.env;
   for (const auto& e : p.env)
@@ -133,7 +134,7 @@ Status plan_process(const Process& p, const Spec& spec, InitPlan& plan) {
   plan.rlimits = std::move(*rl);
   plan.no_new_privileges = p.no_new_privileges;
   if (spec.linux.seccomp) {
-    auto prog = compile_seccomp(*spec.linux.seccomp);
+    auto prog = compile_seccomp_cached(*spec.linux.seccomp, seccomp_cache);
     if (!prog) return std::unexpected(prog.error());
     plan.seccomp = std::move(*prog);
   }
@@ -144,11 +145,12 @@ Status plan_process(const Process& p, const Spec& spec, InitPlan& plan) {
 
 Result<InitPlan> plan_container(
     const Spec& spec, const std::string& bundle,
-    const std::vector<std::pair<std::string, std::string>>& cgroup_paths, NamespaceJoins* joins) {
+    const std::vector<std::pair<std::string, std::string>>& cgroup_paths, NamespaceJoins* joins,
+    const std::string& seccomp_cache) {
   InitPlan plan;
   SILO_TRY(plan_namespaces(spec, plan, joins));
   SILO_TRY(plan_rootfs(spec, bundle, cgroup_paths, plan));
-  SILO_TRY(plan_process(spec.process, spec, plan));
+  SILO_TRY(plan_process(spec.process, spec, plan, seccomp_cache));
   plan.create_container_hooks = child_hooks(spec.hooks.create_container);
   plan.start_container_hooks = child_hooks(spec.hooks.start_container);
   plan.wait_for_runtime_hooks = !spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty();

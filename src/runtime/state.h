@@ -35,6 +35,8 @@ class StateDir {
   const std::string& root() const { return root_; }
   std::string dir(const std::string& id) const { return root_ + "/" + id; }
   std::string fifo(const std::string& id) const { return dir(id) + "/exec.fifo"; }
+  // Compiled seccomp programs (compile_seccomp_cached); a dot name is never a container.
+  std::string seccomp_cache() const { return root_ + "/.seccomp"; }
 
   // Creates <root>/<id>/ exclusively: Conflict "container with id X already exists" otherwise.
   [[nodiscard]] Status reserve(const std::string& id) const;

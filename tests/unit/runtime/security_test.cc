@@ -8,6 +8,7 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <set>
 
@@ -336,6 +338,53 @@ TEST(Seccomp, DefaultProfileCompiles) {
     EXPECT_FALSE(p->empty());
     EXPECT_LE(p->filter.size(), size_t{BPF_MAXINSNS});
   }
+}
+
+bool same_program(const SeccompProgram& a, const SeccompProgram& b) {
+  return a.flags == b.flags && a.filter.size() == b.filter.size() &&
+         std::memcmp(a.filter.data(), b.filter.data(), a.filter.size() * sizeof(sock_filter)) == 0;
+}
+
+// The cache gives back exactly what the compiler made, keeps profiles apart, and
+// compiles again over a damaged file.
+TEST(Seccomp, CachedProgramIsTheCompiledOne) {
+  char tmpl[] = "/tmp/silo-seccomp-cache.XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string dir = std::string(tmpl) + "/cache";
+  Seccomp def = default_seccomp_profile(default_capabilities());
+  Seccomp other = allow_all_but({{{"getcwd"}, "SCMP_ACT_ERRNO", 42, {}}});
+  auto want_def = compile_seccomp(def), want_other = compile_seccomp(other);
+  ASSERT_TRUE(want_def && want_other);
+
+  auto first = compile_seccomp_cached(def, dir);  // compiles and stores
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_TRUE(same_program(*first, *want_def));
+  struct stat st {};
+  ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  auto again = compile_seccomp_cached(def, dir);  // read back
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(same_program(*again, *want_def));
+  auto o = compile_seccomp_cached(other, dir);
+  ASSERT_TRUE(o);
+  EXPECT_TRUE(same_program(*o, *want_other));
+
+  // Every cached file cut short: each profile is compiled again, still the same program.
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    ++files;
+    std::filesystem::resize_file(e.path(), 40);
+  }
+  EXPECT_EQ(files, 2);
+  auto rebuilt = compile_seccomp_cached(def, dir);
+  ASSERT_TRUE(rebuilt);
+  EXPECT_TRUE(same_program(*rebuilt, *want_def));
+
+  // A profile that does not compile is reported and not cached.
+  auto bad = compile_seccomp_cached(
+      allow_all_but({{{"getcwd"}, "SCMP_ACT_NOPE", std::nullopt, {}}}), dir);
+  EXPECT_FALSE(bad);
+  std::filesystem::remove_all(tmpl);
 }
 
 TEST(Seccomp, EmptyProgramApplyIsANoop) {
