@@ -97,10 +97,17 @@ std::string dir_name(std::string p) {
   return s == 0 ? "/" : p.substr(0, s);
 }
 
-// Replaces the first path component of `entry` with `name` ("hostname" -> "x").
+// Replaces the first path component of `entry` with `name` ("hostname" -> "x"); an
+// empty `name` drops it ("dir/a" -> "a", "dir" -> "").
 std::string rename_first(const std::string& entry, const std::string& name) {
   auto slash = entry.find('/');
+  if (name.empty()) return slash == std::string::npos ? "" : entry.substr(slash + 1);
   return slash == std::string::npos ? name : name + entry.substr(slash);
+}
+
+// docker cp's "SRC/." : the directory's contents, not the directory.
+bool contents_only(const std::string& path) {
+  return path == "." || path.ends_with("/.");
 }
 
 std::string b64decode(const std::string& in) {
@@ -126,8 +133,10 @@ Error arc_error(archive* a, const std::string& what) {
   return Error{0, Code::Internal, what + ": " + (m ? m : "archive error")};
 }
 
-// Extracts the tar in `data` under `dir`, renaming its top entry to `rename` when set.
-Status extract(const std::string& data, const std::string& dir, const std::string& rename) {
+// Extracts the tar in `data` under `dir`, renaming its top entry to `rename` when set;
+// with `strip` the top entry is dropped and what is under it lands in `dir` itself.
+Status extract(const std::string& data, const std::string& dir, const std::string& rename,
+               bool strip = false) {
   ReadArchive in(lib().archive_read_new(), lib().archive_read_free);
   WriteArchive outa(lib().archive_write_disk_new(), lib().archive_write_free);
   lib().archive_read_support_format_tar(in.get());
@@ -141,10 +150,15 @@ Status extract(const std::string& data, const std::string& dir, const std::strin
     if (r == ARCHIVE_EOF) break;
     if (r != ARCHIVE_OK) return std::unexpected(arc_error(in.get(), "read the archive"));
     std::string name = lib().archive_entry_pathname(e);
-    if (!rename.empty()) name = rename_first(name, rename);
+    if (strip) {
+      name = rename_first(name, "");
+      if (name.empty()) continue;  // the source directory itself: `dir` stands for it
+    } else if (!rename.empty()) {
+      name = rename_first(name, rename);
+    }
     lib().archive_entry_set_pathname(e, (dir + "/" + name).c_str());
     if (const char* hl = lib().archive_entry_hardlink(e)) {
-      std::string target = rename.empty() ? hl : rename_first(hl, rename);
+      std::string target = strip || !rename.empty() ? rename_first(hl, strip ? "" : rename) : hl;
       lib().archive_entry_set_hardlink(e, (dir + "/" + target).c_str());
     }
     if (lib().archive_write_header(outa.get(), e) != ARCHIVE_OK)
@@ -166,7 +180,8 @@ la_ssize_t append_cb(archive*, void* ctx, const void* buf, size_t n) {
   return static_cast<la_ssize_t>(n);
 }
 
-// A tar of host path `src` whose top entry is named `name`.
+// A tar of host path `src` whose top entry is named `name`; with an empty `name`, the
+// entries under `src` alone, relative to it (docker cp's "SRC/.").
 Result<std::string> make_tar(const std::string& src, const std::string& name) {
   std::string tar;
   WriteArchive outa(lib().archive_write_new(), lib().archive_write_free);
@@ -194,6 +209,13 @@ Result<std::string> make_tar(const std::string& src, const std::string& name) {
     lib().archive_read_disk_descend(disk.get());
     std::string path = lib().archive_entry_pathname(e);
     std::string rel = path.size() > prefix.size() ? path.substr(prefix.size()) : "";
+    if (name.empty()) {
+      if (rel.empty()) {  // the directory itself
+        lib().archive_entry_free(e);
+        continue;
+      }
+      rel.erase(0, 1);  // the '/' after the prefix
+    }
     lib().archive_entry_set_pathname(e, (name + rel).c_str());
     if (lib().archive_write_header(outa.get(), e) != ARCHIVE_OK) {
       lib().archive_entry_free(e);
@@ -235,7 +257,15 @@ int copy_from(Client& c, const std::string& ctr, const std::string& src, const s
   }
   struct stat st {};
   Status s;
-  if (stat(dst.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+  bool dst_is_dir = stat(dst.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  if (contents_only(src)) {
+    // "CTR:DIR/." : DIR's contents into DST, which is made when it does not exist.
+    if (!dst_is_dir && ::mkdir(dst.c_str(), 0755) != 0)
+      return print_error(Error{0, Code::Invalid,
+                               "cannot copy the contents of " + src + " to \"" + dst +
+                                   "\": it is not a directory and cannot be made one"});
+    s = extract(r->body, dst, "", true);
+  } else if (dst_is_dir) {
     s = extract(r->body, dst, "");
   } else {
     std::string parent = dir_name(dst);
@@ -251,7 +281,7 @@ int copy_to(Client& c, const std::string& src, const std::string& ctr, const std
   const std::string base = "/containers/" + url_encode(ctr) + "/archive";
   auto head = c.call_raw("HEAD", base + query({{"path", dst}}));
   if (!head) return print_error(head.error());
-  std::string dir = dst, name = base_name(src);
+  std::string dir = dst, name = contents_only(src) ? "" : base_name(src);
   if (head->status == 200) {
     auto stat_json =
         Json::parse(b64decode(head->header("x-docker-container-path-stat")), nullptr, false);

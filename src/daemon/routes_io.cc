@@ -251,6 +251,7 @@ Status add_io_routes(api::Router& r, const Context& ctx) {
   SILO_TRY(
       r.add("POST", "/containers/{name}/resize", [c](Call& call) { return resize(*c, call); }));
   auto execs = std::make_shared<engine::ExecService>(engine::exec_host(*ctx.engine));
+  if (ctx.engine->options().events) SILO_TRY(execs->watch());
   SILO_TRY(r.add("POST", "/containers/{name}/exec", [execs](Call& call) -> Result<Response> {
     auto body = call.req.json_object();
     if (!body) return std::unexpected(body.error());

@@ -5,6 +5,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,8 +63,13 @@ Result<Launch> spawn(const std::vector<std::string>& args) {
   return Launch{pid, std::move(p->first)};
 }
 
-// Waits for the launcher and returns its report: the shim's pid line, or its error.
-Result<int> finish_launch(Launch& l) {
+// The launcher's report: the exec'd process and its shim.
+struct Launched {
+  int pid = 0, shim_pid = 0;
+};
+
+// Waits for the launcher and returns its report, or its error.
+Result<Launched> finish_launch(Launch& l) {
   std::string text;
   char buf[4096];
   ssize_t n;
@@ -72,7 +79,8 @@ Result<int> finish_launch(Launch& l) {
   // The report decides (the status too, unless someone else reaped the launcher).
   if (text.starts_with("{")) {
     auto doc = parse_json(text, "silo-shim report");
-    if (doc && doc->contains("pid")) return doc->value("pid", 0);
+    if (doc && doc->contains("pid"))
+      return Launched{doc->value("pid", 0), doc->value("shim_pid", 0)};
   }
   if (text.rfind("silo-shim: ", 0) == 0) text.erase(0, 11);
   while (!text.empty() && text.back() == '\n') text.pop_back();
@@ -204,7 +212,7 @@ Result<ExecStream> ExecService::start(std::string_view id, bool detach, std::opt
   auto launch = spawn(args);
   ExecStream out;
   out.tty = x.tty;
-  Result<int> pid = launch ? Result<int>(0) : std::unexpected(launch.error());
+  Result<Launched> pid = launch ? Result<Launched>() : std::unexpected(launch.error());
   if (launch && !detach) {
     auto fd = connect_when_ready(sock, *launch);
     if (fd) out.attach = std::move(*fd);
@@ -216,8 +224,10 @@ Result<ExecStream> ExecService::start(std::string_view id, bool detach, std::opt
     x.exit_code = 126;
     return wrap(pid.error(), "exec in container " + c->id);
   }
-  x.pid = *pid;
+  x.pid = pid->pid;
+  x.shim_pid = pid->shim_pid;
   publish(x, "exec_start: " + join(x.cmd), Json::object());
+  watch_shim(x);
   if (!detach && !out.attach)
     return fail(Code::Internal, "exec " + x.id + ": could not connect to its attach socket");
   return out;
@@ -241,6 +251,61 @@ Result<std::string> ExecService::attach_socket(std::string_view id) {
 void ExecService::forget_container(std::string_view container_id) {
   std::lock_guard lock(mu_);
   std::erase_if(execs_, [&](const auto& kv) { return kv.second.container_id == container_id; });
+}
+
+ExecService::~ExecService() {
+  stop_ = true;
+  if (wake_) (void)::eventfd_write(wake_.get(), 1);
+  if (watcher_.joinable()) watcher_.join();
+}
+
+Status ExecService::watch() {
+  if (!host_.events) return fail(Code::Internal, "exec watcher: no event bus");
+  epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll_) return fail_errno(errno, "exec watcher: epoll_create1");
+  wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake_) return fail_errno(errno, "exec watcher: eventfd");
+  epoll_event ev{.events = EPOLLIN, .data = {.fd = wake_.get()}};
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &ev) < 0)
+    return fail_errno(errno, "exec watcher: epoll_ctl");
+  destroyed_ = host_.events->subscribe();
+  watcher_ = std::thread([this] { watch_loop(); });
+  return {};
+}
+
+void ExecService::watch_shim(const ExecInstance& x) {
+  if (!epoll_ || x.shim_pid <= 0) return;
+  // A shim that is already gone cannot be opened: its exit file is there, refresh now.
+  auto fd = sys::pidfd_open(x.shim_pid);
+  if (!fd) {
+    if (auto it = execs_.find(x.id); it != execs_.end()) refresh(it->second);
+    return;
+  }
+  int raw = fd->get();
+  epoll_event ev{.events = EPOLLIN, .data = {.fd = raw}};
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, raw, &ev) < 0) return;
+  watched_[raw] = {x.id, std::move(*fd)};
+}
+
+// One thread: shim exits as they happen (epoll wakes at once); destroyed containers
+// within the 200 ms tick, which is soon enough for forgetting.
+void ExecService::watch_loop() {
+  epoll_event evs[16];
+  while (!stop_) {
+    int n = ::epoll_wait(epoll_.get(), evs, 16, 200);
+    std::lock_guard lock(mu_);
+    for (int i = 0; i < n; ++i) {
+      auto it = watched_.find(evs[i].data.fd);
+      if (it == watched_.end()) continue;
+      (void)::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->first, nullptr);
+      if (auto x = execs_.find(it->second.first); x != execs_.end()) refresh(x->second);
+      watched_.erase(it);
+    }
+    while (auto ev = destroyed_->next(std::chrono::milliseconds(0))) {
+      if (ev->type != "container" || ev->action != "destroy") continue;
+      std::erase_if(execs_, [&](const auto& kv) { return kv.second.container_id == ev->actor_id; });
+    }
+  }
 }
 
 }  // namespace silo::engine

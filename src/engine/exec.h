@@ -11,6 +11,7 @@
 //
 // Thread-safe.
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -18,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "common/error.h"
@@ -67,6 +69,7 @@ struct ExecInstance {
   bool died_reported = false;
   std::optional<int> exit_code;
   int pid = 0;
+  int shim_pid = 0;
   std::string dir;  // where process.json, attach.sock and exit.json are
 };
 
@@ -93,6 +96,12 @@ struct ExecStream {
 class ExecService {
  public:
   explicit ExecService(ExecHost host) : host_(std::move(host)) {}
+  ~ExecService();  // stops the watcher; running execs keep running under their shims
+
+  // Starts the watcher thread, as dockerd's exec monitor: exec_die is published the
+  // moment an exec's shim exits (not when someone next inspects it), and the execs of a
+  // container are forgotten when the bus reports it destroyed. Needs host.events.
+  [[nodiscard]] Status watch();
 
   // Creates an exec instance in container `ref` from Docker's ExecConfig `body`; returns
   // its id. Errors: NotFound "No such container: <ref>"; Conflict "Container <id> is not
@@ -115,12 +124,22 @@ class ExecService {
  private:
   // Reads the exit file of a started exec; publishes exec_die once. Holds mu_.
   void refresh(ExecInstance& x);
+  // Adds the exec's shim to the watcher (a no-op without one). Holds mu_.
+  void watch_shim(const ExecInstance& x);
+  void watch_loop();
   [[nodiscard]] Result<ExecInstance*> find(std::string_view id);
   void publish(const ExecInstance& x, const std::string& action, Json attrs);
 
   ExecHost host_;
   std::mutex mu_;
   std::map<std::string, ExecInstance, std::less<>> execs_;
+  // The watcher: an epoll set of the running execs' shim pidfds (pidfd -> exec id) and
+  // the bus subscription that reports destroyed containers.
+  UniqueFd epoll_, wake_;
+  std::map<int, std::pair<std::string, UniqueFd>> watched_;
+  std::unique_ptr<Subscription> destroyed_;
+  std::atomic<bool> stop_{false};
+  std::thread watcher_;
 };
 
 }  // namespace silo::engine

@@ -55,10 +55,18 @@ Status Engine::stop(std::string_view ref, std::optional<int> timeout_s, std::str
       wait_s = *timeout_s;
     else if (auto t = rec->config.find("StopTimeout"); t != rec->config.end() && t->is_number())
       wait_s = t->get<int>();
-    if (rec->state.status == "paused") {
-      wait_s = 0;  // a frozen process cannot handle a signal: kill it
-    } else if (auto ok = runtime::kill(im.state_dir, id, *sig, false); !ok) {
+    if (auto ok = runtime::kill(im.state_dir, id, *sig, false); !ok)
       spdlog::debug("stop {}: {}", id, ok.error().message);
+    // As dockerd: a paused container gets the stop signal and is then thawed, so its
+    // process handles the signal within the timeout like a running one.
+    if (rec->state.status == "paused") {
+      if (auto ok = runtime::resume(im.state_dir, id); !ok) {
+        spdlog::warn("stop {}: unpause: {}", id, ok.error().message);
+        wait_s = 0;  // still frozen: it cannot handle the signal, kill it
+      } else {
+        rec->state.status = "running";
+        SILO_TRY(im.store->set_state(id, rec->state));
+      }
     }
   }
   milliseconds grace = wait_s < 0 ? milliseconds(INT32_MAX) : milliseconds(seconds(wait_s));
@@ -127,6 +135,12 @@ Status Engine::kill(std::string_view ref, std::string_view signal) {
     }
     seen = im.exit_count(id);
     SILO_TRY_CTX(runtime::kill(im.state_dir, id, sig, false), "Cannot kill container: " + id);
+    // As dockerd: the stop signal or SIGKILL thaws a paused container so it is delivered.
+    if (rec->state.status == "paused" && (sig == SIGKILL || (stop_sig && sig == *stop_sig))) {
+      SILO_TRY_CTX(runtime::resume(im.state_dir, id), "Cannot unpause container " + id);
+      rec->state.status = "running";
+      SILO_TRY(im.store->set_state(id, rec->state));
+    }
   }
   // dockerd's kill returns once a SIGKILLed container is gone, so `docker ps` agrees.
   if (sig == SIGKILL) (void)im.wait_exit(id, seen, milliseconds(10000));

@@ -121,14 +121,9 @@ Result<Json> Engine::prune(const FilterMap& filters) {
     if (key != "label" && key != "label!" && key != "until")
       return fail(Code::Invalid, "invalid filter '" + key + "'");
     if (key == "until" && !values.empty()) {
-      auto d = parse_duration(values.front());
-      if (!d)
-        return fail(Code::Invalid, "until=" + values.front() +
-                                       ": give a duration such as 24h (timestamps are not "
-                                       "supported yet)");
-      auto t = std::chrono::system_clock::now() - *d;
-      std::time_t tt = std::chrono::system_clock::to_time_t(
-          std::chrono::time_point_cast<std::chrono::system_clock::duration>(t));
+      auto t = parse_docker_time(values.front(), now_unix_nano());
+      if (!t) return std::unexpected(t.error());
+      std::time_t tt = static_cast<std::time_t>(*t / 1000000000);
       char buf[32];
       std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", std::gmtime(&tt));
       before = buf;

@@ -1,7 +1,11 @@
 #include "engine/units.h"
 
+#include <time.h>
+
+#include <algorithm>
 #include <cctype>
 #include <limits>
+#include <optional>
 #include <string>
 
 namespace silo::engine {
@@ -155,6 +159,69 @@ Result<std::chrono::nanoseconds> parse_duration(std::string_view text) {
       return fail(Code::Invalid, "time: invalid duration \"" + std::string(text) + "\"");
   }
   return std::chrono::nanoseconds(negative ? -total : total);
+}
+
+namespace {
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(c); });
+}
+
+// "1700000000" or "1700000000.123": Unix seconds with an optional fraction.
+std::optional<int64_t> unix_seconds(std::string_view v) {
+  size_t dot = v.find('.');
+  auto secs = v.substr(0, dot);
+  if (!all_digits(secs)) return std::nullopt;
+  int64_t ns = std::stoll(std::string(secs)) * 1000000000;
+  if (dot == std::string_view::npos) return ns;
+  auto frac = v.substr(dot + 1);
+  if (frac.empty()) return ns;
+  if (!all_digits(frac)) return std::nullopt;
+  std::string digits(frac.substr(0, 9));
+  digits.resize(9, '0');
+  return ns + std::stoll(digits);
+}
+
+// RFC 3339 and the shorter layouts dockerd accepts ("2006-01-02T15:04:05",
+// "2006-01-02T15:04", "2006-01-02"), UTC unless an offset is given.
+std::optional<int64_t> rfc3339(std::string_view v) {
+  std::string s(v);
+  tm t{};
+  const char* rest = nullptr;
+  for (const char* layout : {"%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"}) {
+    t = tm{};
+    rest = ::strptime(s.c_str(), layout, &t);
+    if (rest) break;
+  }
+  if (!rest) return std::nullopt;
+  int64_t ns = static_cast<int64_t>(::timegm(&t)) * 1000000000;
+  std::string_view tail(rest);
+  if (tail.starts_with(".")) {
+    size_t n = 1;
+    while (n < tail.size() && std::isdigit(static_cast<unsigned char>(tail[n]))) ++n;
+    std::string digits(tail.substr(1, std::min<size_t>(n - 1, 9)));
+    digits.resize(9, '0');
+    ns += std::stoll(digits);
+    tail.remove_prefix(n);
+  }
+  if (tail.empty() || tail == "Z") return ns;
+  if (tail.size() == 6 && (tail[0] == '+' || tail[0] == '-') && tail[3] == ':') {
+    int h = std::atoi(std::string(tail.substr(1, 2)).c_str());
+    int m = std::atoi(std::string(tail.substr(4, 2)).c_str());
+    int64_t off = (h * 3600 + m * 60) * int64_t{1000000000};
+    return tail[0] == '+' ? ns - off : ns + off;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<int64_t> parse_docker_time(std::string_view value, int64_t now_nano) {
+  if (auto ns = unix_seconds(value)) return *ns;
+  if (auto ns = rfc3339(value)) return *ns;
+  if (auto d = parse_duration(value)) return now_nano - d->count();
+  return fail(Code::Invalid,
+              "failed to parse value as time or duration: \"" + std::string(value) + "\"");
 }
 
 }  // namespace silo::engine

@@ -25,5 +25,11 @@ namespace silo::engine {
 // µs, ms, s, m, h. Errors: Invalid, with Go's messages (`time: invalid duration "x"`,
 // `time: missing unit in duration "10"`, `time: unknown unit "x" in duration "10x"`).
 [[nodiscard]] Result<std::chrono::nanoseconds> parse_duration(std::string_view text);
+// Docker's time filter values (GetTimestamp): Unix seconds with an optional fraction,
+// RFC 3339 or its shorter layouts (2006-01-02T15:04:05, 2006-01-02T15:04, 2006-01-02;
+// UTC unless an offset is given), or a duration back from `now_nano` ("10m"). Returns
+// nanoseconds since the epoch. Errors: Invalid, "failed to parse value as time or
+// duration: \"x\"" as dockerd.
+[[nodiscard]] Result<int64_t> parse_docker_time(std::string_view value, int64_t now_nano);
 
 }  // namespace silo::engine

@@ -222,6 +222,24 @@ top" ]
   [ "$(cat "$TH_DIR/cp/hostname")" = "$(silo_cli inspect -f '{{.Config.Hostname}}' "$N")" ]
   run silo_cli cp "$N:/no/such" "$TH_DIR/cp/x"
   [ "$status" -eq 1 ]
+  # SRC/. copies the directory's contents, into an existing directory or a new one.
+  silo_cli exec "$N" mkdir /tmp/into
+  run silo_cli cp "$TH_DIR/cp/dir/." "$N:/tmp/into"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  run silo_cli exec "$N" cat /tmp/into/sub/f
+  [ "$output" = hello ]
+  run silo_cli cp "$TH_DIR/cp/dir/." "$N:/tmp/fresh"
+  [ "$status" -eq 0 ]
+  run silo_cli exec "$N" cat /tmp/fresh/sub/f
+  [ "$output" = hello ]
+  run silo_cli cp "$N:/tmp/dir/." "$TH_DIR/cp/flat"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [ "$(cat "$TH_DIR/cp/flat/sub/f")" = hello ]
+  mkdir "$TH_DIR/cp/existing"
+  run silo_cli cp "$N:/tmp/dir/." "$TH_DIR/cp/existing"
+  [ "$status" -eq 0 ]
+  [ "$(cat "$TH_DIR/cp/existing/sub/f")" = hello ]
+  [ ! -e "$TH_DIR/cp/existing/dir" ]
 }
 
 @test "cli: volume create, ls, inspect, rm, prune" {

@@ -68,6 +68,24 @@ setup() { lc_require; }
   [ -z "$(grep " $ROOT/containers/" /proc/self/mountinfo)" ]
 }
 
+@test "lifecycle: stop of a paused container delivers the stop signal, as dockerd" {
+  dk run -d --network none --name ps1 busybox sh -c 'trap "exit 5" TERM; while true; do sleep 0.1; done'
+  sleep 0.3
+  dk pause ps1
+  run dk stop -t 20 ps1
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  # The process handled SIGTERM (exit 5): it was thawed, not SIGKILLed (137).
+  [ "$(dk_inspect ps1 '{{.State.Status}} {{.State.ExitCode}}')" = "exited 5" ]
+  dk run -d --network none --name ps2 busybox sleep 1000
+  dk pause ps2
+  local t0=$SECONDS
+  dk kill ps2
+  ((SECONDS - t0 < 5))  # thawed, so SIGKILL lands at once (frozen, kill would wait 10 s)
+  run dk wait ps2
+  [ "$output" = 137 ]
+  dk rm ps1 ps2
+}
+
 @test "lifecycle: run --rm leaves nothing" {
   id=$(dk create --rm --network none busybox sh -c 'exit 3')
   dk start "$id"

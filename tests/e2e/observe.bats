@@ -51,6 +51,36 @@ run_sleeper() {
   [[ "$output" == *"invalid filter 'bogus'"* ]]
 }
 
+@test "exec_die is published when an exec ends (no inspect needed); rm forgets the exec" {
+  run_sleeper exd
+  local since eid until
+  since=$(date +%s)
+  eid=$(api -X POST -H 'Content-Type: application/json' -d '{"Cmd":["sh","-c","exit 3"]}' \
+    /v1.41/containers/exd/exec | jq -r .Id)
+  [ ${#eid} -eq 64 ] || { echo "exec create: $eid"; false; }
+  api -X POST -H 'Content-Type: application/json' -d '{"Detach":true}' "/v1.41/exec/$eid/start"
+  # The event comes from the watcher: nothing asks about the exec meanwhile.
+  local found=""
+  for _ in $(seq 50); do
+    until=$(($(date +%s) + 1))
+    found=$(dk events --since "$since" --until "$until" --filter event=exec_die \
+      --format '{{.Actor.Attributes.execID}} {{.Actor.Attributes.exitCode}}')
+    [ -n "$found" ] && break
+    sleep 0.1
+  done
+  echo "events: $found"
+  [ "$found" = "$eid 3" ]
+  dk rm -f exd
+  # Forgotten with its container (within the watcher's tick).
+  local code=""
+  for _ in $(seq 30); do
+    code=$(api -o /dev/null -w '%{http_code}' "/v1.41/exec/$eid/json")
+    [ "$code" = 404 ] && break
+    sleep 0.1
+  done
+  [ "$code" = 404 ]
+}
+
 @test "docker stats --no-stream shows MEM USAGE / LIMIT with the --memory limit" {
   run run_sleeper st --memory 64m
   [ "$status" -eq 0 ] || { echo "$output"; cat "$SILOD_LOG"; false; }
@@ -135,6 +165,27 @@ run_sleeper() {
   # The copied file is in the container's layer.
   run dk diff cp1
   [[ "$output" == *"A /file.txt"* ]]
+}
+
+@test "docker container prune --filter until= takes a timestamp or a duration" {
+  dk create --network none --label prunetest=1 --name pr-old busybox true
+  sleep 2
+  local t
+  t=$(date -u +%Y-%m-%dT%H:%M:%S)
+  sleep 1
+  dk create --network none --label prunetest=1 --name pr-new busybox true
+  run dk container prune -f --filter label=prunetest=1 --filter "until=$t"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  run dk ps -a --filter label=prunetest=1 --format '{{.Names}}'
+  [ "$output" = pr-new ]
+  run dk container prune -f --filter label=prunetest=1 --filter until=1h
+  run dk ps -a --filter label=prunetest=1 --format '{{.Names}}'
+  [ "$output" = pr-new ]  # not created an hour ago
+  run dk container prune -f --filter label=prunetest=1 --filter until=yesterday
+  [ "$status" -ne 0 ]
+  [[ "$output" == *'failed to parse value as time or duration: \"yesterday\"'* || "$output" == *"failed to parse value as time or duration"* ]]
+  dk rm pr-new
 }
 
 @test "docker volume prune -f removes unused volumes only" {

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "common/sys.h"
+#include "engine/events.h"
+#include "engine/store.h"
 #include "temp_dir.h"
 
 namespace silo::engine {
@@ -118,6 +120,28 @@ TEST(ExecService, CreateChecksTheContainer) {
   ASSERT_FALSE(p);
   EXPECT_NE(p.error().message.find("is paused, unpause the container before exec"),
             std::string::npos);
+}
+
+// The watcher forgets a container's execs when the bus reports it destroyed.
+TEST(ExecService, ForgetsExecsOfADestroyedContainer) {
+  testing::TempDir dir;
+  auto store = Store::open(dir.file("silo.db"));
+  ASSERT_TRUE(store) << store.error().message;
+  EventBus bus(store->get());
+  ExecHost host = fake_host("running");
+  host.events = &bus;
+  ExecService execs(host);
+  ASSERT_TRUE(execs.watch());
+  auto id = execs.create("web", Json::parse(R"({"Cmd":["true"]})"));
+  ASSERT_TRUE(id) << id.error().message;
+  bus.container("destroy", std::string(64, 'b'), Json::object());  // another container
+  bus.container("destroy", std::string(64, 'a'), Json::object());
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = !execs.inspect(*id);
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(gone);
 }
 
 }  // namespace

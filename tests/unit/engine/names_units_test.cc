@@ -99,5 +99,19 @@ TEST(Units, GoDurations) {
   EXPECT_FALSE(parse_duration("9999999999h"));
 }
 
+TEST(Units, DockerTimes) {
+  const int64_t now = 1'700'000'000'000'000'000;
+  EXPECT_EQ(parse_docker_time("1700000000", now).value(), 1'700'000'000'000'000'000);
+  EXPECT_EQ(parse_docker_time("1700000000.5", now).value(), 1'700'000'000'500'000'000);
+  EXPECT_EQ(parse_docker_time("2023-11-14T22:13:20Z", now).value(), now);
+  EXPECT_EQ(parse_docker_time("2023-11-14T23:13:20+01:00", now).value(), now);
+  EXPECT_EQ(parse_docker_time("2023-11-14", now).value(), 1'699'920'000'000'000'000);
+  EXPECT_EQ(parse_docker_time("10m", now).value(), now - 600'000'000'000);
+  auto bad = parse_docker_time("yesterday", now);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, Code::Invalid);
+  EXPECT_EQ(bad.error().message, "failed to parse value as time or duration: \"yesterday\"");
+}
+
 }  // namespace
 }  // namespace silo::engine
