@@ -263,6 +263,16 @@ Status ConnCall::write(std::string_view data) {
   return {};
 }
 
+// POLLRDHUP (poll(2)): the peer closed or shut down its writing side. Bytes waiting to
+// be read (a pipelined request) are not a departure, so POLLIN alone does not count.
+bool ConnCall::client_gone() const {
+  if (stream_failed) return true;
+  std::lock_guard lock(c_.fd_mu_);
+  if (c_.fd_ < 0) return true;
+  pollfd p{c_.fd_, POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
 Status ConnCall::end_stream() {
   if (!streaming || stream_ended) return {};
   stream_ended = true;

@@ -58,6 +58,10 @@ class Call {
 
   // True once the server is stopping; long-running handlers should wind down.
   [[nodiscard]] virtual bool stopping() const = 0;
+  // True once the client closed or shut down its side of the connection (a docker
+  // CLI ended with Ctrl-C): a handler that waits or streams should return, instead of
+  // learning it only at its next write. Does not consume request bytes.
+  [[nodiscard]] virtual bool client_gone() const { return false; }
 };
 
 // Answers a request: return a Response (or an Error, sent as {"message": ...} with the

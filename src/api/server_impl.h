@@ -212,6 +212,7 @@ class ConnCall : public Call {
   Result<Hijacked> hijack(std::string_view content_type) override;
   Result<size_t> read_body(char* buf, size_t n) override;
   bool stopping() const override { return c_.srv_.stopping.load(); }
+  bool client_gone() const override;
 
   std::optional<http::request_parser<http::buffer_body>> body_parser;
   bool streaming = false, stream_ended = false, stream_failed = false, hijacked = false;

@@ -79,7 +79,7 @@ Result<Response> logs(const Context& ctx, Call& call) {
     for (auto& e : follower.poll())
       if (log_wanted(e, *q)) fresh.push_back(std::move(e));
     if (!fresh.empty() && !call.write(encode_all(fresh, *q, tty))) break;
-    if (!running || call.stopping()) break;
+    if (!running || call.stopping() || call.client_gone()) break;
     if (q->until_ns && std::chrono::system_clock::now().time_since_epoch().count() > q->until_ns)
       break;
   }

@@ -76,7 +76,7 @@ Result<Response> wait(const Context& ctx, Call& c) {
     begun = true;
   };
   auto res = ctx.engine->wait(
-      rec->id, c.req.query.get("condition"), [&c] { return c.stopping(); }, begin);
+      rec->id, c.req.query.get("condition"), [&c] { return c.stopping() || c.client_gone(); }, begin);
   begin();
   Json out;
   if (!res) {

@@ -101,7 +101,7 @@ Result<api::Response> events(const Context& ctx, api::Call& call) {
       wait = std::min(wait, std::chrono::milliseconds(left_ms));
     }
     auto ev = sub->next(wait);
-    if (call.stopping()) return api::Response::empty(200);
+    if (call.stopping() || call.client_gone()) return api::Response::empty(200);
     if (!ev) {
       // The only way to learn that the client left is to write. JSON decoders (Go's
       // json.Decoder in the docker CLI) skip whitespace between messages, so a newline

@@ -37,10 +37,10 @@ Result<StatsSample> sample(const Context& ctx, const std::string& id) {
 // Sleeps about `ms`, returning early (false) when the server is stopping.
 bool pause_for(api::Call& call, int ms) {
   for (int waited = 0; waited < ms; waited += 100) {
-    if (call.stopping()) return false;
+    if (call.stopping() || call.client_gone()) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  return !call.stopping();
+  return !call.stopping() && !call.client_gone();
 }
 
 Result<api::Response> stats(const Context& ctx, api::Call& call) {

@@ -170,6 +170,7 @@ class ServerTest : public ::testing::Test {
   Router router_;
   std::unique_ptr<Server> server_;
   std::atomic<int> slow_running_{0};
+  std::atomic<bool> quiet_ended_{false};
 };
 
 void ServerTest::add_routes() {
@@ -200,6 +201,14 @@ void ServerTest::add_routes() {
       SILO_TRY(c.write("{}\n"));
       std::this_thread::sleep_for(20ms);
     }
+    return Response{};
+  });
+  // A stream that writes nothing (logs -f of a silent container) until the client leaves.
+  add("GET", "/quiet", [this](Call& c) -> Result<Response> {
+    SILO_TRY(c.begin_stream(200, "application/json"));
+    for (int i = 0; i < 500 && !c.client_gone() && !c.stopping(); ++i)
+      std::this_thread::sleep_for(20ms);
+    quiet_ended_ = c.client_gone();
     return Response{};
   });
   add("GET", "/slow", [this](Call&) -> Result<Response> {
@@ -464,6 +473,20 @@ TEST_F(ServerTest, ThrowingHandlerIs500) {
   EXPECT_EQ(c.request(get("/_ping")).status, 200);
   EXPECT_EQ(c.request(get("/badstatus")).status, 500);  // not a status Beast can send
   EXPECT_EQ(c.request(get("/_ping")).status, 200);
+}
+
+// A handler that writes nothing still learns that its client left, without a write.
+TEST_F(ServerTest, SilentStreamSeesTheClientLeave) {
+  start();
+  {
+    Client c = Client::unix(path_);
+    c.send(get("/v1.41/quiet"));
+    EXPECT_EQ(c.take_line(), "HTTP/1.1 200 OK");
+    std::this_thread::sleep_for(100ms);
+    EXPECT_FALSE(quiet_ended_.load());
+  }  // closes the connection
+  for (int i = 0; i < 100 && !quiet_ended_; ++i) std::this_thread::sleep_for(20ms);
+  EXPECT_TRUE(quiet_ended_.load());
 }
 
 TEST_F(ServerTest, ChunkedStreamResponse) {
