@@ -134,7 +134,7 @@ std::string describe(const LinkStep& step) {
       step);
 }
 
-Status apply(const LinkPlan& plan, Netlink& nl) {
+Status apply_links(const LinkPlan& plan, Netlink& nl) {
   NsTable ns;
   std::vector<DeleteLink> created;
   for (const auto& step : plan) {
@@ -150,7 +150,7 @@ Status apply(const LinkPlan& plan, Netlink& nl) {
   return {};
 }
 
-Status apply_teardown(const LinkPlan& plan, Netlink& nl) {
+Status teardown_links(const LinkPlan& plan, Netlink& nl) {
   NsTable ns;
   Status first;
   for (const auto& step : plan) {

@@ -63,10 +63,10 @@ std::string describe(const LinkStep& step);
 // Applies `plan` in order. On the first failure, deletes the links this call created
 // (newest first) and returns the error with the step in front, plus a hint for the
 // usual causes ("File exists — another interface has that name; ...").
-[[nodiscard]] Status apply(const LinkPlan& plan, Netlink& nl);
+[[nodiscard]] Status apply_links(const LinkPlan& plan, Netlink& nl);
 
 // Applies a teardown plan: runs every step even after a failure, treats a link that is
 // already gone as done, and returns the first other error.
-[[nodiscard]] Status apply_teardown(const LinkPlan& plan, Netlink& nl);
+[[nodiscard]] Status teardown_links(const LinkPlan& plan, Netlink& nl);
 
 }  // namespace silo::network

@@ -55,11 +55,11 @@ int errno_of(int nle) {
   }
 }
 
+// "what: EEXIST (File exists)" as every other Silo error, from libnl's code.
 std::unexpected<Error> nl_fail(int nle, const std::string& what) {
-  Error e;
-  e.sys_errno = errno_of(nle);
-  e.code = code_for_errno(e.sys_errno);
-  e.message = what + ": " + nl_geterror(nle);
+  int err = errno_of(nle);
+  if (err != EIO) return fail_errno(err, what);
+  Error e{EIO, Code::Internal, what + ": " + nl_geterror(nle)};
   return std::unexpected(std::move(e));
 }
 

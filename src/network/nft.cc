@@ -116,7 +116,7 @@ NftPlan plan_table() {
       "add set " + kT + " bridges { type ifname; }",
       "add chain " + kT +
           " prerouting { type nat hook prerouting priority dstnat; policy accept; }",
-      "add chain " + kT + " output { type nat hook output priority dstnat; policy accept; }",
+      "add chain " + kT + " output { type nat hook output priority -100; policy accept; }",
       "add chain " + kT +
           " postrouting { type nat hook postrouting priority srcnat; policy accept; }",
       "add chain " + kT + " forward { type filter hook forward priority filter; policy accept; }",
