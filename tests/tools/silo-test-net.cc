@@ -1,0 +1,246 @@
+// silo-test-net: drives the network library for tests/integration/network. Keeps its
+// networks, IPAM state and endpoints in a JSON file (as the engine will in SQLite).
+//
+//   silo-test-net STATE HOST_NS network-create NAME [--subnet S] [--gateway G]
+//       [--ip-range R] [--aux-address K=IP] [--bridge BR] [--internal]
+//   silo-test-net STATE HOST_NS connect NETWORK ENDPOINT CONTAINER_NS [--ip IP] [-p SPEC]...
+//   silo-test-net STATE HOST_NS disconnect NETWORK ENDPOINT
+//   silo-test-net STATE HOST_NS network-delete NAME
+//   silo-test-net STATE HOST_NS nft-list       (one "chain handle comment" line per rule)
+//
+// Errors go to stderr as "silo-test-net: <message>" with exit status 1.
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "common/id.h"
+#include "network/ipam.h"
+#include "network/nat.h"
+#include "network/netns.h"
+
+using namespace silo;
+using namespace silo::network;
+using nlohmann::json;
+
+namespace {
+
+struct Args {
+  std::vector<std::string> positional;
+  std::multimap<std::string, std::string> opts;
+  std::string get(const std::string& k) const {
+    auto it = opts.find(k);
+    return it == opts.end() ? "" : it->second;
+  }
+};
+
+Args parse_args(int argc, char** argv, int from) {
+  Args a;
+  for (int i = from; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s == "--internal")
+      a.opts.emplace(s, "1");
+    else if (s.starts_with("-") && i + 1 < argc)
+      a.opts.emplace(s, argv[++i]);
+    else
+      a.positional.push_back(s);
+  }
+  return a;
+}
+
+json load(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return json{{"networks", json::object()}, {"endpoints", json::object()}};
+  return json::parse(in);
+}
+
+void save(const std::string& path, const json& j) {
+  std::ofstream(path) << j.dump(2);
+}
+
+Result<NatNetwork> network_of(const json& n) {
+  NatNetwork net{n["id"], n["name"], n["bridge"], {}, std::nullopt, n.value("internal", false)};
+  for (const auto& s : n["subnets"]) {
+    auto sub = subnet_from_json(s);
+    if (!sub) return std::unexpected(sub.error());
+    net.gateways.push_back(Prefix{sub->gateway, sub->subnet.len});
+  }
+  return net;
+}
+
+NatEndpoint endpoint_of(const json& e) {
+  NatEndpoint ep{e["id"], e["netns"], "eth0", {}, "", {}};
+  for (const auto& a : e["addresses"]) ep.addresses.push_back(*Prefix::parse(a.get<std::string>()));
+  for (const auto& p : e["ports"]) ep.ports.push_back(*PortMapping::parse(p.get<std::string>()));
+  return ep;
+}
+
+Status network_create(json& st, NatDriver& drv, const Args& a) {
+  if (a.positional.empty()) return fail(Code::Invalid, "network-create needs a NAME");
+  std::string name = a.positional[0];
+  if (st["networks"].contains(name))
+    return fail(Code::Conflict, "network " + name + " already exists");
+  SubnetRequest req{a.get("--subnet"), a.get("--gateway"), a.get("--ip-range"), {}};
+  for (auto [it, end] = a.opts.equal_range("--aux-address"); it != end; ++it) {
+    auto eq = it->second.find('=');
+    if (eq == std::string::npos) return fail(Code::Invalid, "--aux-address wants NAME=IP");
+    req.aux_addresses[it->second.substr(0, eq)] = it->second.substr(eq + 1);
+  }
+  std::vector<NamedPrefix> others;
+  std::vector<Prefix> used;
+  for (const auto& [n, v] : st["networks"].items())
+    for (const auto& s : v["subnets"]) {
+      others.emplace_back(n, *Prefix::parse(s["subnet"].get<std::string>()));
+      used.push_back(others.back().second);
+    }
+  std::optional<Prefix> picked;
+  if (req.subnet.empty()) {
+    auto routes = drv.host_routes();
+    if (!routes) return std::unexpected(routes.error());
+    auto pools = default_pools(Family::V4);
+    auto p = pick_subnet(pools, *routes, used);
+    if (!p) return std::unexpected(p.error());
+    if (!p->note.empty()) std::cout << "note: " << p->note << "\n";
+    picked = p->subnet;
+  }
+  auto sub = make_subnet(req, picked, others);
+  if (!sub) return wrap(sub.error(), "create network " + name);
+  std::string id = new_id();
+  auto br = bridge_name(id, a.get("--bridge"));
+  if (!br) return std::unexpected(br.error());
+  json n{{"id", id},
+         {"name", name},
+         {"bridge", *br},
+         {"internal", a.opts.contains("--internal")},
+         {"subnets", json::array({to_json(*sub)})}};
+  auto net = network_of(n);
+  SILO_TRY(drv.create_network(*net));
+  st["networks"][name] = n;
+  std::cout << "network " << name << " bridge " << *br << " subnet " << sub->subnet.str()
+            << " gateway " << sub->gateway.str() << "\n";
+  return {};
+}
+
+Status connect(json& st, NatDriver& drv, const Args& a) {
+  if (a.positional.size() < 3)
+    return fail(Code::Invalid, "connect needs NETWORK ENDPOINT CONTAINER_NS");
+  const std::string &netname = a.positional[0], &epname = a.positional[1];
+  if (!st["networks"].contains(netname))
+    return fail(Code::NotFound, "network " + netname + " not found");
+  json& n = st["networks"][netname];
+  std::string key = netname + "/" + epname;
+  if (st["endpoints"].contains(key)) return fail(Code::Conflict, "endpoint " + key + " exists");
+  auto sub = subnet_from_json(n["subnets"][0]);
+  if (!sub) return std::unexpected(sub.error());
+  std::string id = new_id();
+  Holder holder{"container", id, epname};
+  std::optional<IpAddress> wanted;
+  if (auto ip = a.get("--ip"); !ip.empty()) {
+    auto w = IpAddress::parse(ip);
+    if (!w) return std::unexpected(w.error());
+    wanted = *w;
+  }
+  auto addr = allocate(*sub, holder, wanted);
+  if (!addr) return wrap(addr.error(), "connect " + epname + " to " + netname);
+  json e{{"id", id},
+         {"netns", a.positional[2]},
+         {"network", netname},
+         {"name", epname},
+         {"addresses", json::array({Prefix{*addr, sub->subnet.len}.str()})},
+         {"ports", json::array()}};
+  for (auto [it, end] = a.opts.equal_range("-p"); it != end; ++it) {
+    auto m = PortMapping::parse(it->second);
+    if (!m) return std::unexpected(m.error());
+    e["ports"].push_back(it->second);
+  }
+  auto net = network_of(n);
+  if (!net) return std::unexpected(net.error());
+  SILO_TRY(drv.connect(*net, endpoint_of(e)));
+  n["subnets"][0] = to_json(*sub);
+  st["endpoints"][key] = e;
+  std::cout << "endpoint " << epname << " id " << id << " address " << addr->str() << " veth "
+            << host_veth_name(id) << "\n";
+  return {};
+}
+
+Status disconnect(json& st, NatDriver& drv, const Args& a) {
+  if (a.positional.size() < 2) return fail(Code::Invalid, "disconnect needs NETWORK ENDPOINT");
+  std::string key = a.positional[0] + "/" + a.positional[1];
+  if (!st["endpoints"].contains(key)) return fail(Code::NotFound, "endpoint " + key + " not found");
+  json& e = st["endpoints"][key];
+  json& n = st["networks"][a.positional[0]];
+  auto net = network_of(n);
+  if (!net) return std::unexpected(net.error());
+  SILO_TRY(drv.disconnect(*net, endpoint_of(e)));
+  auto sub = subnet_from_json(n["subnets"][0]);
+  if (!sub) return std::unexpected(sub.error());
+  auto addr = Prefix::parse(e["addresses"][0].get<std::string>());
+  SILO_TRY(release(*sub, addr->addr, Holder{"container", e["id"], e["name"]}));
+  n["subnets"][0] = to_json(*sub);
+  st["endpoints"].erase(key);
+  return {};
+}
+
+Status network_delete(json& st, NatDriver& drv, const Args& a) {
+  if (a.positional.empty()) return fail(Code::Invalid, "network-delete needs a NAME");
+  std::string name = a.positional[0];
+  if (!st["networks"].contains(name)) return fail(Code::NotFound, "network " + name + " not found");
+  for (const auto& [k, e] : st["endpoints"].items())
+    if (e["network"] == name)
+      return fail(Code::Conflict, "network " + name + " has endpoint " +
+                                      e["name"].get<std::string>() + "; disconnect it first");
+  auto net = network_of(st["networks"][name]);
+  if (!net) return std::unexpected(net.error());
+  SILO_TRY(drv.delete_network(*net));
+  st["networks"].erase(name);
+  return {};
+}
+
+Status nft_list(Nftables& nft, const std::string& host_ns) {
+  auto ns = open_netns(host_ns);
+  if (!ns) return std::unexpected(ns.error());
+  auto state = list_silo(nft, ns->get());
+  if (!state) return std::unexpected(state.error());
+  for (const auto& r : state->rules)
+    std::cout << r.chain << " " << r.handle << " " << r.comment << "\n";
+  for (const auto& b : state->bridges) std::cout << "bridge " << b << "\n";
+  return {};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 4) {
+    std::cerr << "usage: silo-test-net STATE HOST_NS COMMAND ARGS...\n";
+    return 2;
+  }
+  std::string state_path = argv[1], host_ns = argv[2], cmd = argv[3];
+  Args a = parse_args(argc, argv, 4);
+  auto nl = make_netlink();
+  auto nft = make_nftables();
+  NatDriver drv(*nl, *nft, host_ns);
+  json st = load(state_path);
+  Status r;
+  if (cmd == "network-create")
+    r = network_create(st, drv, a);
+  else if (cmd == "connect")
+    r = connect(st, drv, a);
+  else if (cmd == "disconnect")
+    r = disconnect(st, drv, a);
+  else if (cmd == "network-delete")
+    r = network_delete(st, drv, a);
+  else if (cmd == "nft-list")
+    r = nft_list(*nft, host_ns);
+  else
+    r = fail(Code::Invalid, "unknown command " + cmd);
+  if (!r) {
+    std::cerr << "silo-test-net: " << r.error().message << "\n";
+    return 1;
+  }
+  save(state_path, st);
+  return 0;
+}
