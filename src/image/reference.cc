@@ -197,6 +197,12 @@ std::string Reference::str() const {
 std::string Reference::familiar_name() const {
   if (domain != kDefaultDomain) return name();
   std::string_view p = path;
+  // Docker would show docker.io/my.org/app as "my.org/app", which reads back as registry
+  // my.org; keep the domain when the first component would be taken for a host.
+  std::string_view first = p.substr(0, p.find('/'));
+  if (p.find('/') != std::string_view::npos &&
+      (first.find_first_of(".:") != std::string_view::npos || first == "localhost"))
+    return name();
   if (p.starts_with(kOfficialRepoPrefix) &&
       p.find('/', kOfficialRepoPrefix.size()) == std::string_view::npos)
     p.remove_prefix(kOfficialRepoPrefix.size());

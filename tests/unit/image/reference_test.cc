@@ -70,6 +70,9 @@ TEST(Reference, FamiliarNames) {
   EXPECT_EQ(fam("docker.io/library/foo/bar"), "library/foo/bar:latest");
   EXPECT_EQ(fam("localhost:5000/foo"), "localhost:5000/foo:latest");
   EXPECT_EQ(fam("example.com/library/foo"), "example.com/library/foo:latest");
+  // Unlike Docker, a Hub path whose first component looks like a host keeps docker.io/.
+  EXPECT_EQ(fam("docker.io/my.org/app"), "docker.io/my.org/app:latest");
+  EXPECT_EQ(fam("docker.io/localhost/app"), "docker.io/localhost/app:latest");
   EXPECT_EQ(parse_reference("index.docker.io/library/busybox")->familiar_name(), "busybox");
 }
 
