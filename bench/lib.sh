@@ -178,3 +178,17 @@ bench_podman_cleanup() {
   find /sys/fs/cgroup/*"$PODMAN_CGPARENT" -depth -type d -exec rmdir {} \; 2>/dev/null
   return 0
 }
+
+# bench_stats TIMES K: "median_ms p90_ms failures count" for tool K of a timing file whose
+# lines are "K MICROSECONDS RC" (median of the successful runs, nearest-rank p90).
+bench_stats() {
+  local times=$1 k=$2 cnt fails
+  cnt=$(awk -v k="$k" '$1 == k' "$times" | wc -l)
+  fails=$(awk -v k="$k" '$1 == k && $3 != 0' "$times" | wc -l)
+  awk -v k="$k" '$1 == k && $3 == 0 { print $2 }' "$times" | sort -n |
+    awk -v f="$fails" -v c="$cnt" '{ v[NR] = $1 } END {
+      if (NR == 0) { printf "nan nan %d %d\n", f, c; exit }
+      m = int((NR + 1) / 2); p = int(NR * 0.9 + 0.999999); if (p < 1) p = 1;
+      med = (NR % 2) ? v[m] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
+      printf "%.1f %.1f %d %d\n", med / 1000, v[p] / 1000, f, c }'
+}

@@ -86,18 +86,7 @@ inner=$!
 wait "$inner" || echo "warning: timing loop ended early (timeout 600 s)" >&2
 inner=
 
-# stats K: prints "median_ms p90_ms failures count" for runtime K (nearest-rank percentiles).
-stats() {
-  awk -v k="$1" '$1 == k && $3 == 0 { print $2 }' "$work/times" | sort -n >"$work/ok$1"
-  local cnt fails
-  cnt=$(awk -v k="$1" '$1 == k' "$work/times" | wc -l)
-  fails=$(awk -v k="$1" '$1 == k && $3 != 0' "$work/times" | wc -l)
-  awk -v f="$fails" -v c="$cnt" '{ v[NR] = $1 } END {
-    if (NR == 0) { printf "nan nan %d %d\n", f, c; exit }
-    m = int((NR + 1) / 2); p = int(NR * 0.9 + 0.999999); if (p < 1) p = 1;
-    med = (NR % 2) ? v[m] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
-    printf "%.1f %.1f %d %d\n", med / 1000, v[p] / 1000, f, c }' "$work/ok$1"
-}
+stats() { bench_stats "$work/times" "$1"; }
 
 read -r s_med s_p90 s_fail s_cnt < <(stats 0)
 echo "silo-runc ($silo): $s_cnt runs, $s_fail failed, median $s_med ms, p90 $s_p90 ms"

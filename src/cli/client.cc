@@ -44,12 +44,6 @@ struct Conn {
   Socket sock{ioc};
 };
 
-Status open_conn(Conn& c, const std::string& path, const std::string& host) {
-  boost::system::error_code ec;
-  c.sock.connect(asio::local::stream_protocol::endpoint(path), ec);
-  if (ec) return std::unexpected(unreachable(host));
-  return {};
-}
 
 http::request<http::string_body> make_request(std::string_view method, const std::string& target,
                                               const std::optional<Json>& body,
@@ -76,6 +70,29 @@ template <class Body>
 void copy_headers(const http::response<Body>& res, HttpResponse& out) {
   out.status = static_cast<int>(res.result_int());
   for (const auto& f : res) out.headers[lower(std::string(f.name_string()))] = f.value();
+}
+
+// Connects to the daemon's socket and sends `req`.
+Status send_request(Conn& c, const std::string& socket_path, const std::string& host,
+                    const http::request<http::string_body>& req) {
+  boost::system::error_code ec;
+  c.sock.connect(asio::local::stream_protocol::endpoint(socket_path), ec);
+  if (!ec) http::write(c.sock, req, ec);
+  if (ec) return std::unexpected(unreachable(host));
+  return {};
+}
+
+// Reads the status line and headers of the answer to `path` into `head`.
+template <class Parser>
+Status read_head(Conn& c, beast::flat_buffer& buf, Parser& p, const std::string& path,
+                 HttpResponse& head) {
+  boost::system::error_code ec;
+  p.body_limit(kNoLimit);
+  http::read_header(c.sock, buf, p, ec);
+  if (ec)
+    return fail(Code::Unavailable, "read the daemon's answer to " + path + ": " + ec.message());
+  copy_headers(p.get(), head);
+  return {};
 }
 
 }  // namespace
@@ -141,13 +158,11 @@ Client::Client(std::string host) : host_(std::move(host)) {
 Result<std::string> Client::prefix() {
   if (prefix_) return *prefix_;
   Conn c;
-  SILO_TRY(open_conn(c, socket_path_, host_));
+  SILO_TRY(send_request(c, socket_path_, host_, make_request("GET", "/_ping", std::nullopt, {}, {})));
   boost::system::error_code ec;
-  auto req = make_request("GET", "/_ping", std::nullopt, {}, {});
-  http::write(c.sock, req, ec);
   beast::flat_buffer buf;
   http::response<http::string_body> res;
-  if (!ec) http::read(c.sock, buf, res, ec);
+  http::read(c.sock, buf, res, ec);
   if (ec) return std::unexpected(unreachable(host_));
   std::string v(kClientApiVersion);
   std::string server(res["Api-Version"]);
@@ -168,11 +183,9 @@ Result<HttpResponse> Client::call_raw(std::string_view method, const std::string
   auto pre = prefix();
   if (!pre) return std::unexpected(pre.error());
   Conn c;
-  SILO_TRY(open_conn(c, socket_path_, host_));
+  SILO_TRY(send_request(c, socket_path_, host_,
+                        make_request(method, *pre + path, body, raw_body, content_type)));
   boost::system::error_code ec;
-  auto req = make_request(method, *pre + path, body, raw_body, content_type);
-  http::write(c.sock, req, ec);
-  if (ec) return std::unexpected(unreachable(host_));
   beast::flat_buffer buf;
   http::response_parser<http::string_body> p;
   p.body_limit(kNoLimit);
@@ -201,19 +214,12 @@ Status Client::stream(std::string_view method, const std::string& path,
   auto pre = prefix();
   if (!pre) return std::unexpected(pre.error());
   Conn c;
-  SILO_TRY(open_conn(c, socket_path_, host_));
+  SILO_TRY(send_request(c, socket_path_, host_, make_request(method, *pre + path, body, {}, {})));
   boost::system::error_code ec;
-  auto req = make_request(method, *pre + path, body, {}, {});
-  http::write(c.sock, req, ec);
-  if (ec) return std::unexpected(unreachable(host_));
   beast::flat_buffer buf;
   http::response_parser<http::buffer_body> p;
-  p.body_limit(kNoLimit);
-  http::read_header(c.sock, buf, p, ec);
-  if (ec)
-    return fail(Code::Unavailable, "read the daemon's answer to " + path + ": " + ec.message());
   HttpResponse head;
-  copy_headers(p.get(), head);
+  SILO_TRY(read_head(c, buf, p, path, head));
   bool ok = head.status >= 200 && head.status < 400;
   std::string collected;
   char tmp[65536];
@@ -245,21 +251,15 @@ Result<Hijacked> Client::hijack(const std::string& path, const std::optional<Jso
   auto pre = prefix();
   if (!pre) return std::unexpected(pre.error());
   Conn c;
-  SILO_TRY(open_conn(c, socket_path_, host_));
-  boost::system::error_code ec;
   auto req = make_request("POST", *pre + path, body, {}, {});
   req.set(http::field::connection, "Upgrade");
   req.set(http::field::upgrade, "tcp");
-  http::write(c.sock, req, ec);
-  if (ec) return std::unexpected(unreachable(host_));
+  SILO_TRY(send_request(c, socket_path_, host_, req));
+  boost::system::error_code ec;
   beast::flat_buffer buf;
   http::response_parser<http::string_body> p;
-  p.body_limit(kNoLimit);
-  http::read_header(c.sock, buf, p, ec);
-  if (ec)
-    return fail(Code::Unavailable, "read the daemon's answer to " + path + ": " + ec.message());
   HttpResponse head;
-  copy_headers(p.get(), head);
+  SILO_TRY(read_head(c, buf, p, path, head));
   if (head.status >= 400) {
     http::read(c.sock, buf, p, ec);
     head.body = p.get().body();
@@ -300,11 +300,8 @@ Result<UniqueFd> Client::send(std::string_view method, const std::string& path) 
   auto pre = prefix();
   if (!pre) return std::unexpected(pre.error());
   Conn c;
-  SILO_TRY(open_conn(c, socket_path_, host_));
-  boost::system::error_code ec;
-  auto req = make_request(method, *pre + path, std::nullopt, {}, {});
-  http::write(c.sock, req, ec);
-  if (ec) return std::unexpected(unreachable(host_));
+  SILO_TRY(send_request(c, socket_path_, host_,
+                        make_request(method, *pre + path, std::nullopt, {}, {})));
   // As docker's client: the call returns with the head, so the daemon has taken the
   // request in (a wait is armed before the start that follows it).
   SILO_TRY(wait_for_head(c.sock.native_handle(), path));
