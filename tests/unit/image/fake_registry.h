@@ -167,8 +167,11 @@ class FakeRegistry : public Transport {
 
   Result<HttpResponse> blob(const Seen& s, const std::string& repo, const std::string& digest,
                             const BodySink& sink) {
-    auto it = blobs[repo].find(digest);
-    if (it == blobs[repo].end()) return error(404, "BLOB_UNKNOWN", "blob unknown to registry");
+    // find(), not operator[]: parallel fetches read the maps from several threads.
+    auto r = blobs.find(repo);
+    if (r == blobs.end()) return error(404, "BLOB_UNKNOWN", "blob unknown to registry");
+    auto it = r->second.find(digest);
+    if (it == r->second.end()) return error(404, "BLOB_UNKNOWN", "blob unknown to registry");
     if (s.method == "HEAD") return reply(200);
     if (delay_ms) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     std::string data = it->second;

@@ -232,7 +232,7 @@ TEST_F(RegistryTest, SeveralBlobsAreFetchedInParallel) {
     fake_.blobs["app"][Digest::of(data).str()] = data;
     descs.push_back(desc(data));
   }
-  fake_.delay_ms = 50;
+  fake_.delay_ms = 100;
   auto rc = client({.parallel_downloads = 3});
   ASSERT_TRUE(rc.fetch_blobs(parse_ref("localhost:5000/app"), descs, store_));
   for (const auto& d : descs) EXPECT_TRUE(store_.exists(d.digest));
