@@ -1,31 +1,8 @@
 #pragma once
-// A throwaway directory under $TMPDIR (or /tmp), removed with its contents at scope exit.
+// The shared test helpers (tests/unit/common/temp_dir.h) under the engine tests' names.
 
-#include <stdlib.h>
-
-#include <filesystem>
-#include <string>
+#include "../common/temp_dir.h"
 
 namespace silo::engine::testing {
-
-class TempDir {
- public:
-  TempDir() {
-    const char* base = getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/silo-engine-XXXXXX";
-    if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
+using silo::testing::TempDir;
 }  // namespace silo::engine::testing
