@@ -1,9 +1,11 @@
 // silo-test-net: drives the network library for tests/integration/network. Keeps its
 // networks, IPAM state and endpoints in a JSON file (as the engine will in SQLite).
 //
-//   silo-test-net STATE HOST_NS network-create NAME [--subnet S] [--gateway G]
-//       [--ip-range R] [--aux-address K=IP] [--bridge BR] [--internal]
-//   silo-test-net STATE HOST_NS connect NETWORK ENDPOINT CONTAINER_NS [--ip IP] [-p SPEC]...
+//   silo-test-net STATE HOST_NS network-create NAME [--driver nat|transparent]
+//       [--subnet S] [--gateway G] [--ip-range R] [--aux-address K=IP] [--bridge BR]
+//       [--internal] [-o KEY=VALUE]...
+//   silo-test-net STATE HOST_NS connect NETWORK ENDPOINT CONTAINER_NS [--ip IP]
+//       [--mac-address MAC] [-p SPEC]...
 //   silo-test-net STATE HOST_NS disconnect NETWORK ENDPOINT
 //   silo-test-net STATE HOST_NS network-delete NAME
 //   silo-test-net STATE HOST_NS nft-list       (one "chain handle comment" line per rule)
@@ -22,6 +24,7 @@
 #include "network/ipam.h"
 #include "network/nat.h"
 #include "network/netns.h"
+#include "network/transparent.h"
 
 using namespace silo;
 using namespace silo::network;
@@ -36,6 +39,14 @@ struct Args {
     auto it = opts.find(k);
     return it == opts.end() ? "" : it->second;
   }
+};
+
+// What every command works with.
+struct Ctx {
+  Netlink& nl;
+  Nftables& nft;
+  NatDriver& nat;
+  std::string host_ns;
 };
 
 Args parse_args(int argc, char** argv, int from) {
@@ -79,7 +90,118 @@ NatEndpoint endpoint_of(const json& e) {
   return ep;
 }
 
-Status network_create(json& st, NatDriver& drv, const Args& a) {
+std::map<std::string, std::string> options_of(const Args& a) {
+  std::map<std::string, std::string> out;
+  for (auto [it, end] = a.opts.equal_range("-o"); it != end; ++it) {
+    auto eq = it->second.find('=');
+    out[it->second.substr(0, eq)] = eq == std::string::npos ? "" : it->second.substr(eq + 1);
+  }
+  return out;
+}
+
+std::vector<NamedPrefix> subnets_in_use(const json& st) {
+  std::vector<NamedPrefix> out;
+  for (const auto& [n, v] : st["networks"].items())
+    for (const auto& s : v["subnets"])
+      out.emplace_back(n, *Prefix::parse(s["subnet"].get<std::string>()));
+  return out;
+}
+
+TransparentNetwork transparent_of(const json& n) {
+  TransparentNetwork net{n["id"], n["name"], n["parent"], std::nullopt, std::nullopt};
+  if (!n["subnets"].empty()) {
+    auto sub = subnet_from_json(n["subnets"][0]);
+    net.gateway = Prefix{sub->gateway, sub->subnet.len};
+  }
+  return net;
+}
+
+TransparentEndpoint transparent_endpoint_of(const json& e) {
+  TransparentEndpoint ep{e["id"], e["netns"], "eth0", std::nullopt, e["mac"]};
+  if (!e["addresses"].empty()) ep.address = *Prefix::parse(e["addresses"][0].get<std::string>());
+  return ep;
+}
+
+// Gives an endpoint's static address back to its network's IPAM.
+Status release_address(json& n, const json& e) {
+  if (n["subnets"].empty() || e["addresses"].empty()) return {};
+  auto sub = subnet_from_json(n["subnets"][0]);
+  if (!sub) return std::unexpected(sub.error());
+  auto addr = Prefix::parse(e["addresses"][0].get<std::string>());
+  SILO_TRY(release(*sub, addr->addr, Holder{"container", e["id"], e["name"]}));
+  n["subnets"][0] = to_json(*sub);
+  return {};
+}
+
+// A parent interface and, for a static network, a subnet.
+Status create_transparent(json& st, Ctx& c, const Args& a, const std::string& name,
+                          const SubnetRequest& req) {
+  auto parent = parent_interface(options_of(a));
+  if (!parent) return wrap(parent.error(), "create network " + name);
+  json n{{"id", new_id()},
+         {"name", name},
+         {"driver", "transparent"},
+         {"parent", *parent},
+         {"subnets", json::array()}};
+  if (!req.subnet.empty()) {
+    auto others = subnets_in_use(st);
+    auto sub = make_subnet(req, std::nullopt, others);
+    if (!sub) return wrap(sub.error(), "create network " + name);
+    n["subnets"].push_back(to_json(*sub));
+  }
+  std::vector<NamedParent> parents;
+  for (const auto& [k, v] : st["networks"].items())
+    if (v.value("driver", "nat") == "transparent") parents.emplace_back(k, v["parent"]);
+  TransparentDriver drv(c.nl, c.host_ns);
+  SILO_TRY(drv.create_network(transparent_of(n), parents));
+  st["networks"][name] = n;
+  std::cout << "network " << name << " driver transparent parent " << *parent
+            << (n["subnets"].empty() ? std::string(" dhcp")
+                                     : " subnet " + n["subnets"][0]["subnet"].get<std::string>())
+            << "\n";
+  return {};
+}
+
+Status connect_transparent(json& st, Ctx& c, const Args& a, json& n, const std::string& key) {
+  const std::string& epname = a.positional[1];
+  std::string id = new_id();
+  std::string mac = generate_mac(id);
+  if (auto m = a.get("--mac-address"); !m.empty()) {
+    auto parsed = parse_mac(m);
+    if (!parsed) return std::unexpected(parsed.error());
+    mac = *parsed;
+  }
+  json e{{"id", id},       {"netns", a.positional[2]},   {"network", n["name"]},
+         {"name", epname}, {"addresses", json::array()}, {"ports", json::array()},
+         {"mac", mac}};
+  if (!n["subnets"].empty()) {
+    auto sub = subnet_from_json(n["subnets"][0]);
+    if (!sub) return std::unexpected(sub.error());
+    std::optional<IpAddress> wanted;
+    if (auto ip = a.get("--ip"); !ip.empty()) {
+      auto w = IpAddress::parse(ip);
+      if (!w) return std::unexpected(w.error());
+      wanted = *w;
+    }
+    auto addr = allocate(*sub, Holder{"container", id, epname}, wanted);
+    if (!addr)
+      return wrap(addr.error(), "connect " + epname + " to " + n["name"].get<std::string>());
+    e["addresses"].push_back(Prefix{*addr, sub->subnet.len}.str());
+    n["subnets"][0] = to_json(*sub);
+  }
+  TransparentDriver drv(c.nl, c.host_ns);
+  SILO_TRY(drv.connect(transparent_of(n), transparent_endpoint_of(e)));
+  st["endpoints"][key] = e;
+  std::cout << "endpoint " << epname << " id " << id << " address "
+            << (e["addresses"].empty()
+                    ? std::string("-")
+                    : Prefix::parse(e["addresses"][0].get<std::string>())->addr.str())
+            << " mac " << mac << "\n";
+  return {};
+}
+
+Status network_create(json& st, Ctx& c, const Args& a) {
+  NatDriver& drv = c.nat;
   if (a.positional.empty()) return fail(Code::Invalid, "network-create needs a NAME");
   std::string name = a.positional[0];
   if (st["networks"].contains(name))
@@ -90,6 +212,9 @@ Status network_create(json& st, NatDriver& drv, const Args& a) {
     if (eq == std::string::npos) return fail(Code::Invalid, "--aux-address wants NAME=IP");
     req.aux_addresses[it->second.substr(0, eq)] = it->second.substr(eq + 1);
   }
+  std::string driver = a.get("--driver").empty() ? "nat" : a.get("--driver");
+  if (driver == "transparent") return create_transparent(st, c, a, name, req);
+  if (driver != "nat") return fail(Code::Invalid, "unknown driver " + driver);
   std::vector<NamedPrefix> others;
   std::vector<Prefix> used;
   for (const auto& [n, v] : st["networks"].items())
@@ -125,7 +250,8 @@ Status network_create(json& st, NatDriver& drv, const Args& a) {
   return {};
 }
 
-Status connect(json& st, NatDriver& drv, const Args& a) {
+Status connect(json& st, Ctx& c, const Args& a) {
+  NatDriver& drv = c.nat;
   if (a.positional.size() < 3)
     return fail(Code::Invalid, "connect needs NETWORK ENDPOINT CONTAINER_NS");
   const std::string &netname = a.positional[0], &epname = a.positional[1];
@@ -134,6 +260,7 @@ Status connect(json& st, NatDriver& drv, const Args& a) {
   json& n = st["networks"][netname];
   std::string key = netname + "/" + epname;
   if (st["endpoints"].contains(key)) return fail(Code::Conflict, "endpoint " + key + " exists");
+  if (n.value("driver", "nat") == "transparent") return connect_transparent(st, c, a, n, key);
   auto sub = subnet_from_json(n["subnets"][0]);
   if (!sub) return std::unexpected(sub.error());
   std::string id = new_id();
@@ -167,12 +294,20 @@ Status connect(json& st, NatDriver& drv, const Args& a) {
   return {};
 }
 
-Status disconnect(json& st, NatDriver& drv, const Args& a) {
+Status disconnect(json& st, Ctx& c, const Args& a) {
+  NatDriver& drv = c.nat;
   if (a.positional.size() < 2) return fail(Code::Invalid, "disconnect needs NETWORK ENDPOINT");
   std::string key = a.positional[0] + "/" + a.positional[1];
   if (!st["endpoints"].contains(key)) return fail(Code::NotFound, "endpoint " + key + " not found");
   json& e = st["endpoints"][key];
   json& n = st["networks"][a.positional[0]];
+  if (n.value("driver", "nat") == "transparent") {
+    TransparentDriver t(c.nl, c.host_ns);
+    SILO_TRY(t.disconnect(transparent_of(n), transparent_endpoint_of(e)));
+    SILO_TRY(release_address(n, e));
+    st["endpoints"].erase(key);
+    return {};
+  }
   auto net = network_of(n);
   if (!net) return std::unexpected(net.error());
   SILO_TRY(drv.disconnect(*net, endpoint_of(e)));
@@ -185,7 +320,8 @@ Status disconnect(json& st, NatDriver& drv, const Args& a) {
   return {};
 }
 
-Status network_delete(json& st, NatDriver& drv, const Args& a) {
+Status network_delete(json& st, Ctx& c, const Args& a) {
+  NatDriver& drv = c.nat;
   if (a.positional.empty()) return fail(Code::Invalid, "network-delete needs a NAME");
   std::string name = a.positional[0];
   if (!st["networks"].contains(name)) return fail(Code::NotFound, "network " + name + " not found");
@@ -193,6 +329,10 @@ Status network_delete(json& st, NatDriver& drv, const Args& a) {
     if (e["network"] == name)
       return fail(Code::Conflict, "network " + name + " has endpoint " +
                                       e["name"].get<std::string>() + "; disconnect it first");
+  if (st["networks"][name].value("driver", "nat") != "nat") {
+    st["networks"].erase(name);  // transparent: no kernel object of its own
+    return {};
+  }
   auto net = network_of(st["networks"][name]);
   if (!net) return std::unexpected(net.error());
   SILO_TRY(drv.delete_network(*net));
@@ -223,16 +363,17 @@ int main(int argc, char** argv) {
   auto nl = make_netlink();
   auto nft = make_nftables();
   NatDriver drv(*nl, *nft, host_ns);
+  Ctx ctx{*nl, *nft, drv, host_ns};
   json st = load(state_path);
   Status r;
   if (cmd == "network-create")
-    r = network_create(st, drv, a);
+    r = network_create(st, ctx, a);
   else if (cmd == "connect")
-    r = connect(st, drv, a);
+    r = connect(st, ctx, a);
   else if (cmd == "disconnect")
-    r = disconnect(st, drv, a);
+    r = disconnect(st, ctx, a);
   else if (cmd == "network-delete")
-    r = network_delete(st, drv, a);
+    r = network_delete(st, ctx, a);
   else if (cmd == "nft-list")
     r = nft_list(*nft, host_ns);
   else
