@@ -6,6 +6,8 @@
 //       [--internal] [-o KEY=VALUE]...
 //   silo-test-net STATE HOST_NS connect NETWORK ENDPOINT CONTAINER_NS [--ip IP]
 //       [--mac-address MAC] [-p SPEC]...
+//       (transparent without --subnet: the address is leased by DHCP)
+//   silo-test-net STATE HOST_NS dhcp-renew NETWORK ENDPOINT
 //   silo-test-net STATE HOST_NS disconnect NETWORK ENDPOINT
 //   silo-test-net STATE HOST_NS network-delete NAME
 //   silo-test-net STATE HOST_NS nft-list       (one "chain handle comment" line per rule)
@@ -21,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/id.h"
+#include "network/dhcp.h"
 #include "network/ipam.h"
 #include "network/nat.h"
 #include "network/netns.h"
@@ -162,6 +165,54 @@ Status create_transparent(json& st, Ctx& c, const Args& a, const std::string& na
   return {};
 }
 
+json lease_json(const DhcpLease& l) {
+  return json{{"address", l.address.str()},
+              {"router", l.router ? l.router->str() : ""},
+              {"server", l.server.str()},
+              {"lease_s", l.lease_s},
+              {"t1_s", l.t1_s}};
+}
+
+DhcpLease lease_of(const json& j) {
+  DhcpLease l{*Prefix::parse(j["address"].get<std::string>()),
+              std::nullopt,
+              *IpAddress::parse(j["server"].get<std::string>()),
+              {},
+              j["lease_s"],
+              j["t1_s"],
+              0};
+  if (auto r = j["router"].get<std::string>(); !r.empty()) l.router = *IpAddress::parse(r);
+  return l;
+}
+
+// DHCP from inside the container on its macvlan, then the leased address and route.
+Result<DhcpLease> lease_endpoint(Ctx& c, const json& n, const TransparentEndpoint& ep,
+                                 const std::string& epname) {
+  auto ns = open_netns(ep.netns);
+  if (!ns) return std::unexpected(ns.error());
+  auto lease = dhcp_acquire(ns->get(), ep.ifname, ep.mac, epname);
+  if (!lease)
+    return wrap(lease.error(), "connect " + epname + " to " + n["name"].get<std::string>());
+  SILO_TRY(apply_links(plan_lease(ep, lease->address, lease->router), c.nl));
+  return lease;
+}
+
+Status dhcp_renew_cmd(json& st, const Args& a) {
+  if (a.positional.size() < 2) return fail(Code::Invalid, "dhcp-renew needs NETWORK ENDPOINT");
+  std::string key = a.positional[0] + "/" + a.positional[1];
+  if (!st["endpoints"].contains(key) || !st["endpoints"][key].contains("lease"))
+    return fail(Code::NotFound, "endpoint " + key + " has no DHCP lease");
+  json& e = st["endpoints"][key];
+  auto ns = open_netns(e["netns"]);
+  if (!ns) return std::unexpected(ns.error());
+  auto lease = dhcp_renew(ns->get(), "eth0", e["mac"], lease_of(e["lease"]));
+  if (!lease) return std::unexpected(lease.error());
+  e["lease"] = lease_json(*lease);
+  std::cout << "renewed " << lease->address.str() << " lease " << lease->lease_s << "s renew after "
+            << lease->t1_s << "s\n";
+  return {};
+}
+
 Status connect_transparent(json& st, Ctx& c, const Args& a, json& n, const std::string& key) {
   const std::string& epname = a.positional[1];
   std::string id = new_id();
@@ -190,7 +241,17 @@ Status connect_transparent(json& st, Ctx& c, const Args& a, json& n, const std::
     n["subnets"][0] = to_json(*sub);
   }
   TransparentDriver drv(c.nl, c.host_ns);
-  SILO_TRY(drv.connect(transparent_of(n), transparent_endpoint_of(e)));
+  TransparentEndpoint ep = transparent_endpoint_of(e);
+  SILO_TRY(drv.connect(transparent_of(n), ep));
+  if (n["subnets"].empty()) {
+    auto lease = lease_endpoint(c, n, ep, epname);
+    if (!lease) {
+      (void)drv.disconnect(transparent_of(n), ep);
+      return std::unexpected(lease.error());
+    }
+    e["addresses"].push_back(lease->address.str());
+    e["lease"] = lease_json(*lease);
+  }
   st["endpoints"][key] = e;
   std::cout << "endpoint " << epname << " id " << id << " address "
             << (e["addresses"].empty()
@@ -372,6 +433,8 @@ int main(int argc, char** argv) {
     r = connect(st, ctx, a);
   else if (cmd == "disconnect")
     r = disconnect(st, ctx, a);
+  else if (cmd == "dhcp-renew")
+    r = dhcp_renew_cmd(st, a);
   else if (cmd == "network-delete")
     r = network_delete(st, ctx, a);
   else if (cmd == "nft-list")
