@@ -1,7 +1,7 @@
 // silo-test-net: drives the network library for tests/integration/network. Keeps its
 // networks, IPAM state and endpoints in a JSON file (as the engine will in SQLite).
 //
-//   silo-test-net STATE HOST_NS network-create NAME [--driver nat|transparent]
+//   silo-test-net STATE HOST_NS network-create NAME [--driver nat|transparent|l2bridge]
 //       [--subnet S] [--gateway G] [--ip-range R] [--aux-address K=IP] [--bridge BR]
 //       [--internal] [-o KEY=VALUE]...
 //   silo-test-net STATE HOST_NS connect NETWORK ENDPOINT CONTAINER_NS [--ip IP]
@@ -25,6 +25,7 @@
 #include "common/id.h"
 #include "network/dhcp.h"
 #include "network/ipam.h"
+#include "network/l2bridge.h"
 #include "network/nat.h"
 #include "network/netns.h"
 #include "network/transparent.h"
@@ -137,13 +138,22 @@ Status release_address(json& n, const json& e) {
 }
 
 // A parent interface and, for a static network, a subnet.
+L2BridgeNetwork l2bridge_of(const json& n) {
+  auto sub = subnet_from_json(n["subnets"][0]);
+  return {n["id"], n["name"], n["parent"], Prefix{sub->gateway, sub->subnet.len}, std::nullopt};
+}
+L2BridgeEndpoint l2bridge_endpoint_of(const json& e) {
+  return {e["id"], e["netns"], "eth0", *Prefix::parse(e["addresses"][0].get<std::string>())};
+}
+
+// transparent and l2bridge: a parent (uplink) interface and, for a static network, a subnet.
 Status create_transparent(json& st, Ctx& c, const Args& a, const std::string& name,
-                          const SubnetRequest& req) {
+                          const SubnetRequest& req, const std::string& driver) {
   auto parent = parent_interface(options_of(a));
   if (!parent) return wrap(parent.error(), "create network " + name);
   json n{{"id", new_id()},
          {"name", name},
-         {"driver", "transparent"},
+         {"driver", driver},
          {"parent", *parent},
          {"subnets", json::array()}};
   if (!req.subnet.empty()) {
@@ -152,13 +162,22 @@ Status create_transparent(json& st, Ctx& c, const Args& a, const std::string& na
     if (!sub) return wrap(sub.error(), "create network " + name);
     n["subnets"].push_back(to_json(*sub));
   }
-  std::vector<NamedParent> parents;
-  for (const auto& [k, v] : st["networks"].items())
-    if (v.value("driver", "nat") == "transparent") parents.emplace_back(k, v["parent"]);
-  TransparentDriver drv(c.nl, c.host_ns);
-  SILO_TRY(drv.create_network(transparent_of(n), parents));
+  if (driver == "l2bridge") {
+    if (n["subnets"].empty())
+      return fail(Code::Invalid,
+                  "create network " + name +
+                      ": l2bridge needs --subnet and --gateway of the host's network");
+    L2BridgeDriver drv(c.nl, c.host_ns);
+    SILO_TRY(drv.create_network(l2bridge_of(n)));
+  } else {
+    std::vector<NamedParent> parents;
+    for (const auto& [k, v] : st["networks"].items())
+      if (v.value("driver", "nat") == "transparent") parents.emplace_back(k, v["parent"]);
+    TransparentDriver drv(c.nl, c.host_ns);
+    SILO_TRY(drv.create_network(transparent_of(n), parents));
+  }
   st["networks"][name] = n;
-  std::cout << "network " << name << " driver transparent parent " << *parent
+  std::cout << "network " << name << " driver " << driver << " parent " << *parent
             << (n["subnets"].empty() ? std::string(" dhcp")
                                      : " subnet " + n["subnets"][0]["subnet"].get<std::string>())
             << "\n";
@@ -240,6 +259,15 @@ Status connect_transparent(json& st, Ctx& c, const Args& a, json& n, const std::
     e["addresses"].push_back(Prefix{*addr, sub->subnet.len}.str());
     n["subnets"][0] = to_json(*sub);
   }
+  if (n["driver"] == "l2bridge") {
+    L2BridgeDriver drv(c.nl, c.host_ns);
+    SILO_TRY(drv.connect(l2bridge_of(n), l2bridge_endpoint_of(e)));
+    st["endpoints"][key] = e;
+    std::cout << "endpoint " << epname << " id " << id << " address "
+              << Prefix::parse(e["addresses"][0].get<std::string>())->addr.str() << " veth "
+              << host_veth_name(id) << "\n";
+    return {};
+  }
   TransparentDriver drv(c.nl, c.host_ns);
   TransparentEndpoint ep = transparent_endpoint_of(e);
   SILO_TRY(drv.connect(transparent_of(n), ep));
@@ -274,7 +302,8 @@ Status network_create(json& st, Ctx& c, const Args& a) {
     req.aux_addresses[it->second.substr(0, eq)] = it->second.substr(eq + 1);
   }
   std::string driver = a.get("--driver").empty() ? "nat" : a.get("--driver");
-  if (driver == "transparent") return create_transparent(st, c, a, name, req);
+  if (driver == "transparent" || driver == "l2bridge")
+    return create_transparent(st, c, a, name, req, driver);
   if (driver != "nat") return fail(Code::Invalid, "unknown driver " + driver);
   std::vector<NamedPrefix> others;
   std::vector<Prefix> used;
@@ -321,7 +350,7 @@ Status connect(json& st, Ctx& c, const Args& a) {
   json& n = st["networks"][netname];
   std::string key = netname + "/" + epname;
   if (st["endpoints"].contains(key)) return fail(Code::Conflict, "endpoint " + key + " exists");
-  if (n.value("driver", "nat") == "transparent") return connect_transparent(st, c, a, n, key);
+  if (n.value("driver", "nat") != "nat") return connect_transparent(st, c, a, n, key);
   auto sub = subnet_from_json(n["subnets"][0]);
   if (!sub) return std::unexpected(sub.error());
   std::string id = new_id();
@@ -362,6 +391,13 @@ Status disconnect(json& st, Ctx& c, const Args& a) {
   if (!st["endpoints"].contains(key)) return fail(Code::NotFound, "endpoint " + key + " not found");
   json& e = st["endpoints"][key];
   json& n = st["networks"][a.positional[0]];
+  if (n.value("driver", "nat") == "l2bridge") {
+    L2BridgeDriver l2(c.nl, c.host_ns);
+    SILO_TRY(l2.disconnect(l2bridge_of(n), l2bridge_endpoint_of(e)));
+    SILO_TRY(release_address(n, e));
+    st["endpoints"].erase(key);
+    return {};
+  }
   if (n.value("driver", "nat") == "transparent") {
     TransparentDriver t(c.nl, c.host_ns);
     SILO_TRY(t.disconnect(transparent_of(n), transparent_endpoint_of(e)));
@@ -390,6 +426,10 @@ Status network_delete(json& st, Ctx& c, const Args& a) {
     if (e["network"] == name)
       return fail(Code::Conflict, "network " + name + " has endpoint " +
                                       e["name"].get<std::string>() + "; disconnect it first");
+  if (st["networks"][name].value("driver", "nat") == "l2bridge") {
+    L2BridgeDriver l2(c.nl, c.host_ns);
+    SILO_TRY(l2.delete_network(l2bridge_of(st["networks"][name])));
+  }
   if (st["networks"][name].value("driver", "nat") != "nat") {
     st["networks"].erase(name);  // transparent: no kernel object of its own
     return {};
