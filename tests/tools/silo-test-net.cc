@@ -10,6 +10,7 @@
 //   silo-test-net STATE HOST_NS dhcp-renew NETWORK ENDPOINT
 //   silo-test-net STATE HOST_NS disconnect NETWORK ENDPOINT
 //   silo-test-net STATE HOST_NS network-delete NAME
+//   silo-test-net STATE HOST_NS reconcile      (removes what the state file does not know)
 //   silo-test-net STATE HOST_NS nft-list       (one "chain handle comment" line per rule)
 //
 // Errors go to stderr as "silo-test-net: <message>" with exit status 1.
@@ -28,6 +29,7 @@
 #include "network/l2bridge.h"
 #include "network/nat.h"
 #include "network/netns.h"
+#include "network/reconcile.h"
 #include "network/transparent.h"
 
 using namespace silo;
@@ -441,6 +443,19 @@ Status network_delete(json& st, Ctx& c, const Args& a) {
   return {};
 }
 
+Status reconcile(const json& st, Ctx& c) {
+  KnownState known;
+  for (const auto& [k, n] : st["networks"].items()) {
+    known.networks.insert(n["id"].get<std::string>());
+    if (n.contains("bridge")) known.bridges.insert(n["bridge"].get<std::string>());
+  }
+  for (const auto& [k, e] : st["endpoints"].items()) known.endpoints.insert(e["id"]);
+  auto strays = find_strays(c.nl, c.nft, c.host_ns, known);
+  if (!strays) return std::unexpected(strays.error());
+  for (const auto& f : strays->found) std::cout << "stray " << f << "\n";
+  return remove_strays(c.nl, c.nft, c.host_ns, *strays);
+}
+
 Status nft_list(Nftables& nft, const std::string& host_ns) {
   auto ns = open_netns(host_ns);
   if (!ns) return std::unexpected(ns.error());
@@ -477,6 +492,8 @@ int main(int argc, char** argv) {
     r = dhcp_renew_cmd(st, a);
   else if (cmd == "network-delete")
     r = network_delete(st, ctx, a);
+  else if (cmd == "reconcile")
+    r = reconcile(st, ctx);
   else if (cmd == "nft-list")
     r = nft_list(*nft, host_ns);
   else
