@@ -71,6 +71,12 @@ Status run_step(const LinkStep& step, Netlink& nl, NsTable& ns) {
           [&](const DeleteLink& s) {
             return in(s.ns, [&](int f) { return nl.delete_link(f, s.name); });
           },
+          [&](const SetAlias& s) {
+            return in(s.ns, [&](int f) { return nl.set_alias(f, s.name, s.alias); });
+          },
+          [&](const SetHairpin& s) {
+            return in(s.ns, [&](int f) { return nl.set_hairpin(f, s.name, s.on); });
+          },
       },
       step);
 }
@@ -130,6 +136,11 @@ std::string describe(const LinkStep& step) {
           },
           [](const SetSysctl& s) { return "set " + s.key + "=" + s.value + " in " + s.ns; },
           [](const DeleteLink& s) { return "delete interface " + s.name + " in " + s.ns; },
+          [](const SetAlias& s) { return "set " + s.name + " alias " + s.alias + " in " + s.ns; },
+          [](const SetHairpin& s) {
+            return "set bridge port " + s.name + " hairpin " + (s.on ? "on" : "off") + " in " +
+                   s.ns;
+          },
       },
       step);
 }

@@ -52,9 +52,19 @@ struct SetSysctl {
 struct DeleteLink {
   std::string ns, name;
 };
+// Silo's tag on a link it made (ifalias "silo:net=<id>", "silo:ep=<id>"); reconcile
+// finds its leftovers by it.
+struct SetAlias {
+  std::string ns, name, alias;
+};
+// hairpin_mode on a bridge port: a container reaches its own published port.
+struct SetHairpin {
+  std::string ns, name;
+  bool on = true;
+};
 
 using LinkStep = std::variant<CreateBridge, CreateVeth, CreateMacvlan, SetMaster, SetLink,
-                              AddAddress, AddRoute, SetSysctl, DeleteLink>;
+                              AddAddress, AddRoute, SetSysctl, DeleteLink, SetAlias, SetHairpin>;
 using LinkPlan = std::vector<LinkStep>;
 
 // One line per step, as `ip` would say it: "create bridge silo-nat0 in /run/netns/h".

@@ -48,6 +48,7 @@ NatPlan plan_create_network(const NatNetwork& net, const std::string& host_ns) {
     if (v6) l.push_back(SetSysctl{host_ns, "net/ipv6/conf/all/forwarding", "1"});
   }
   l.push_back(CreateBridge{host_ns, net.bridge});
+  l.push_back(SetAlias{host_ns, net.bridge, network_tag(net.id)});
   if (net.mtu) l.push_back(SetLink{host_ns, net.bridge, std::nullopt, net.mtu, ""});
   for (const auto& g : net.gateways) l.push_back(AddAddress{host_ns, net.bridge, g});
   // Lets the host reach published ports as 127.0.0.1: DNAT in output sends a packet
@@ -64,7 +65,11 @@ Result<NatPlan> plan_connect(const NatNetwork& net, const NatEndpoint& ep,
   auto& l = p.links;
   std::string host_if = host_veth_name(ep.id);
   l.push_back(CreateVeth{host_ns, host_if, ep.netns, ep.ifname});
+  l.push_back(SetAlias{host_ns, host_if, endpoint_tag(ep.id)});
   l.push_back(SetMaster{host_ns, host_if, net.bridge});
+  // A container reaching its own published port: the DNATed packet goes back out of
+  // the port it came in on, which a bridge refuses unless the port is in hairpin mode.
+  l.push_back(SetHairpin{host_ns, host_if, true});
   l.push_back(SetLink{host_ns, host_if, true, net.mtu, ""});
   l.push_back(SetLink{ep.netns, "lo", true, std::nullopt, ""});
   if (net.mtu || !ep.mac.empty())

@@ -20,7 +20,8 @@ struct LinkInfo {
   unsigned mtu = 0;
   std::string mac;
   bool up = false;
-  int master = 0;  // ifindex of the bridge it is enslaved to, 0 when none
+  int master = 0;     // ifindex of the bridge it is enslaved to, 0 when none
+  std::string alias;  // IFLA_IFALIAS; Silo tags what it creates ("silo:net=<id>")
 };
 
 struct RouteInfo {
@@ -48,8 +49,15 @@ class Netlink {
                            const std::string& dev) = 0;
   // NotFound when there is no such link.
   virtual Status delete_link(int ns, const std::string& name) = 0;
+  // Sets the interface alias (IFLA_IFALIAS, `ip link set NAME alias A`): Silo's tag on
+  // the links it makes, so reconcile never has to go by name.
+  virtual Status set_alias(int ns, const std::string& name, const std::string& alias) = 0;
+  // Bridge port flag hairpin_mode: lets a frame leave by the port it came in on.
+  virtual Status set_hairpin(int ns, const std::string& name, bool on) = 0;
   // nullopt when there is no such link.
   virtual Result<std::optional<LinkInfo>> find_link(int ns, const std::string& name) = 0;
+  // Every link in `ns`.
+  virtual Result<std::vector<LinkInfo>> list_links(int ns) = 0;
   // The main table's routes.
   virtual Result<std::vector<RouteInfo>> list_routes(int ns) = 0;
   // Writes /proc/sys/<key> as seen from `ns` ("net/ipv4/conf/silo0/proxy_arp").

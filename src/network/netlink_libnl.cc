@@ -1,7 +1,9 @@
 // Netlink over libnl-route-3: Debian's library builds the RTM_* messages (veth peers,
-// IFLA_NET_NS_FD, macvlan modes, nexthops), so nothing here encodes attributes by hand.
+// IFLA_NET_NS_FD, macvlan modes, nexthops), so nothing here encodes attributes by hand
+// except the one bridge-port flag message libnl cannot send (set_hairpin).
 
 #include <linux/if.h>
+#include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
@@ -233,6 +235,43 @@ class LibnlNetlink final : public Netlink {
     });
   }
 
+  Status set_alias(int ns, const std::string& name, const std::string& alias) override {
+    return in_ns(ns, [&](nl_sock* s) -> Status {
+      auto l = get_link(s, name);
+      if (!l) return std::unexpected(l.error());
+      Link change(rtnl_link_alloc());
+      rtnl_link_set_ifalias(change.get(), alias.c_str());
+      if (int e = rtnl_link_change(s, l->get(), change.get(), 0); e < 0)
+        return nl_fail(e, "set alias of " + name);
+      return {};
+    });
+  }
+
+  Status set_hairpin(int ns, const std::string& name, bool on) override {
+    return in_ns(ns, [&](nl_sock* s) -> Status {
+      auto l = get_link(s, name);
+      if (!l) return std::unexpected(l.error());
+      // Bridge port flags travel as IFLA_PROTINFO{IFLA_BRPORT_MODE} in an AF_BRIDGE
+      // RTM_SETLINK (what `bridge link set dev X hairpin on` sends). libnl's
+      // rtnl_link_change refuses a family change, so this one message is built here.
+      std::unique_ptr<nl_msg, void (*)(nl_msg*)> msg(nlmsg_alloc_simple(RTM_SETLINK, 0),
+                                                     nlmsg_free);
+      ifinfomsg ifi{};
+      ifi.ifi_family = AF_BRIDGE;
+      ifi.ifi_index = rtnl_link_get_ifindex(l->get());
+      nlattr* info = nullptr;
+      if (!msg || nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0 ||
+          !(info = nla_nest_start(msg.get(), IFLA_PROTINFO | NLA_F_NESTED)) ||
+          nla_put_u8(msg.get(), IFLA_BRPORT_MODE, on ? 1 : 0) < 0)
+        return fail(Code::Internal, "set hairpin_mode on " + name + ": out of memory");
+      nla_nest_end(msg.get(), info);
+      int e = nl_send_auto(s, msg.get());
+      if (e >= 0) e = nl_wait_for_ack(s);
+      if (e < 0) return nl_fail(e, "set hairpin_mode on bridge port " + name);
+      return {};
+    });
+  }
+
   Result<std::optional<LinkInfo>> find_link(int ns, const std::string& name) override {
     std::optional<LinkInfo> out;
     auto st = in_ns(ns, [&](nl_sock* s) -> Status {
@@ -241,18 +280,22 @@ class LibnlNetlink final : public Netlink {
       if (e == -NLE_OBJ_NOTFOUND || e == -NLE_NODEV) return {};
       if (e < 0) return nl_fail(e, "find interface " + name);
       Link l(raw);
-      LinkInfo info;
-      info.index = rtnl_link_get_ifindex(raw);
-      info.name = rtnl_link_get_name(raw);
-      if (const char* t = rtnl_link_get_type(raw)) info.kind = t;
-      info.mtu = rtnl_link_get_mtu(raw);
-      info.up = rtnl_link_get_flags(raw) & IFF_UP;
-      info.master = rtnl_link_get_master(raw);
-      if (nl_addr* a = rtnl_link_get_addr(raw)) {
-        char buf[64];
-        info.mac = nl_addr2str(a, buf, sizeof buf);
-      }
-      out = info;
+      out = to_link_info(raw);
+      return {};
+    });
+    if (!st) return std::unexpected(st.error());
+    return out;
+  }
+
+  Result<std::vector<LinkInfo>> list_links(int ns) override {
+    std::vector<LinkInfo> out;
+    auto st = in_ns(ns, [&](nl_sock* s) -> Status {
+      nl_cache* cache = nullptr;
+      if (int e = rtnl_link_alloc_cache(s, AF_UNSPEC, &cache); e < 0)
+        return nl_fail(e, "list interfaces");
+      for (nl_object* o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o))
+        out.push_back(to_link_info(reinterpret_cast<rtnl_link*>(o)));
+      nl_cache_free(cache);
       return {};
     });
     if (!st) return std::unexpected(st.error());
@@ -287,6 +330,22 @@ class LibnlNetlink final : public Netlink {
   }
 
  private:
+  static LinkInfo to_link_info(rtnl_link* raw) {
+    LinkInfo info;
+    info.index = rtnl_link_get_ifindex(raw);
+    info.name = rtnl_link_get_name(raw);
+    if (const char* t = rtnl_link_get_type(raw)) info.kind = t;
+    info.mtu = rtnl_link_get_mtu(raw);
+    info.up = rtnl_link_get_flags(raw) & IFF_UP;
+    info.master = rtnl_link_get_master(raw);
+    if (nl_addr* a = rtnl_link_get_addr(raw)) {
+      char buf[64];
+      info.mac = nl_addr2str(a, buf, sizeof buf);
+    }
+    if (const char* alias = rtnl_link_get_ifalias(raw)) info.alias = alias;
+    return info;
+  }
+
   static std::optional<RouteInfo> to_route_info(rtnl_route* r) {
     int family = rtnl_route_get_family(r);
     if (family != AF_INET && family != AF_INET6) return std::nullopt;

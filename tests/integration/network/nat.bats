@@ -197,3 +197,15 @@ addr_of() { sed -n 's/.* address \([^ ]*\) .*/\1/p' <<<"$1"; }
   [ -z "$output" ]
   in_host ip link show taken0
 }
+
+@test "an endpoint's bridge port is in hairpin mode and its host veth carries Silo's tag" {
+  net network-create n1 --subnet 10.201.0.0/24
+  nt_container c1; c1=$(ctr_path c1)
+  run net connect n1 web "$c1" -p 8080:80
+  echo "$output"
+  veth=$(sed -n 's/.* veth \([^ ]*\).*/\1/p' <<<"$output")
+  run in_host ip -d link show "$veth"
+  echo "$output"
+  [[ "$output" == *"hairpin on"* ]]
+  [[ "$output" == *"alias silo:ep="* ]]
+}

@@ -42,15 +42,26 @@ class FakeNetlink : public Netlink {
     return rec("add_route " + d.str() + (g ? " via " + g->str() : "") + " dev " + dev);
   }
   Status delete_link(int, const std::string& n) override { return rec("delete_link " + n); }
-  Result<std::optional<LinkInfo>> find_link(int, const std::string&) override {
+  Status set_alias(int, const std::string& n, const std::string& a) override {
+    return rec("set_alias " + n + " " + a);
+  }
+  Status set_hairpin(int, const std::string& n, bool on) override {
+    return rec("set_hairpin " + n + (on ? " on" : " off"));
+  }
+  // Answers from `links` (by name); nullopt for any other name.
+  Result<std::optional<LinkInfo>> find_link(int, const std::string& n) override {
+    for (const auto& l : links)
+      if (l.name == n) return l;
     return std::nullopt;
   }
+  Result<std::vector<LinkInfo>> list_links(int) override { return links; }
   Result<std::vector<RouteInfo>> list_routes(int) override { return routes; }
   Status set_sysctl(int, const std::string& k, const std::string& v) override {
     return rec("sysctl " + k + "=" + v);
   }
 
   std::vector<RouteInfo> routes;
+  std::vector<LinkInfo> links;  // what find_link and list_links see
 
  private:
   Status rec(std::string call) {

@@ -202,6 +202,7 @@ TEST(Nat, CreateNetworkPlan) {
   EXPECT_EQ(steps, (std::vector<std::string>{
                        "set net/ipv4/ip_forward=1 in /run/netns/h",
                        "create bridge silo-aaaabbbbcc in /run/netns/h",
+                       "set silo-aaaabbbbcc alias silo:net=aaaabbbbccccdddd in /run/netns/h",
                        "add address 10.1.0.1/24 to silo-aaaabbbbcc in /run/netns/h",
                        "set net/ipv4/conf/silo-aaaabbbbcc/route_localnet=1 in /run/netns/h",
                        "set silo-aaaabbbbcc up in /run/netns/h",
@@ -218,7 +219,9 @@ TEST(Nat, ConnectPlanPutsTheVethInTheContainerWithAddressAndRoute) {
   for (const auto& s : p->links) steps.push_back(describe(s));
   EXPECT_EQ(steps, (std::vector<std::string>{
                        "create veth pair veth1234567890a in /run/netns/h / eth0 in /run/netns/c1",
+                       "set veth1234567890a alias silo:ep=1234567890abcdef in /run/netns/h",
                        "attach veth1234567890a to bridge silo-aaaabbbbcc in /run/netns/h",
+                       "set bridge port veth1234567890a hairpin on in /run/netns/h",
                        "set veth1234567890a up in /run/netns/h",
                        "set lo up in /run/netns/c1",
                        "add address 10.1.0.2/24 to eth0 in /run/netns/c1",
