@@ -34,13 +34,6 @@ int simple_post(Client& c, const std::string& cmd, const Args& a,
   });
 }
 
-Status print_formatted(const std::string& format, const Json& data) {
-  auto s = render_template(format, data);
-  if (!s) return std::unexpected(s.error());
-  std::cout << *s << "\n";
-  return {};
-}
-
 }  // namespace
 
 int cmd_stop(Client& c, const Args& a) {
@@ -234,7 +227,7 @@ int cmd_inspect(Client& c, const Args& a) {
   if (!p) return 125;
   if (!need_args("inspect", *p, 1, "[OPTIONS] NAME|ID [NAME|ID...]")) return 1;
   std::string type = p->get("type");
-  if (!type.empty() && type != "container" && type != "volume") {
+  if (!type.empty() && type != "container" && type != "image" && type != "volume") {
     std::cerr << "\"" << type << "\" is not a valid value for --type\n";
     return 1;
   }
@@ -245,6 +238,8 @@ int cmd_inspect(Client& c, const Args& a) {
     if (type.empty() || type == "container")
       r = c.call("GET", "/containers/" + url_encode(n) + "/json" +
                             query({{"size", p->on("size") ? "1" : ""}}));
+    if (!r && r.error().code == Code::NotFound && (type.empty() || type == "image"))
+      r = c.call("GET", "/images/" + url_encode(n) + "/json");
     if (!r && r.error().code == Code::NotFound && (type.empty() || type == "volume"))
       r = c.call("GET", "/volumes/" + url_encode(n));
     if (!r) {

@@ -43,6 +43,13 @@ int cmd_info(Client& c, const Args& a);
 int cmd_system(Client& c, const Args& a);
 int cmd_volume(Client& c, const Args& a);
 
+// Images (cmd_images.cc).
+int cmd_images(Client& c, const Args& a);
+int cmd_image(Client& c, const Args& a);
+int cmd_rmi(Client& c, const Args& a);
+int cmd_tag(Client& c, const Args& a);
+int cmd_history(Client& c, const Args& a);
+
 // Copying files (cmd_cp.cc).
 int cmd_cp(Client& c, const Args& a);
 
@@ -69,6 +76,8 @@ int for_each_container(const std::vector<std::string>& names,
 // A time flag (--since/--until): RFC 3339, a unix timestamp, or a Go duration ago, as the
 // unix seconds string the API takes.
 [[nodiscard]] Result<std::string> api_time(const std::string& value, int64_t now);
+// Renders `data` with a Go template (--format) and prints it with a newline.
+[[nodiscard]] Status print_formatted(const std::string& format, const Json& data);
 // Writes `s` to stdout.
 void out(const std::string& s);
 

@@ -19,7 +19,9 @@ const std::map<std::string, Fn>& commands() {
       {"rename", cmd_rename},   {"top", cmd_top},         {"ps", cmd_ps},
       {"logs", cmd_logs},       {"inspect", cmd_inspect}, {"stats", cmd_stats},
       {"events", cmd_events},   {"version", cmd_version}, {"info", cmd_info},
-      {"system", cmd_system},   {"volume", cmd_volume},   {"cp", cmd_cp}};
+      {"system", cmd_system},   {"volume", cmd_volume},   {"cp", cmd_cp},
+      {"images", cmd_images},   {"image", cmd_image},     {"rmi", cmd_rmi},
+      {"tag", cmd_tag},         {"history", cmd_history}};
   return m;
 }
 

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "cli/commands.h"
+#include "cli/gotemplate.h"
 #include "common/json.h"
 #include "engine/units.h"
 
@@ -104,6 +105,13 @@ Result<std::string> api_time(const std::string& value, int64_t now) {
 
 void out(const std::string& s) {
   std::cout << s << std::flush;
+}
+
+Status print_formatted(const std::string& format, const Json& data) {
+  auto s = render_template(format, data);
+  if (!s) return std::unexpected(s.error());
+  std::cout << *s << "\n";
+  return {};
 }
 
 }  // namespace silo::cli

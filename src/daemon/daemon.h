@@ -37,6 +37,9 @@ struct Context {
 // DELETE, GET /containers/{name}/json, POST /containers/prune; GET /images/json and
 // /images/{name}/json for the seed image (routes_lifecycle.cc).
 [[nodiscard]] Status add_lifecycle_routes(api::Router& router, const Context& ctx);
+// GET /images/json, GET /images/{name}/json and /history, POST /images/{name}/tag,
+// DELETE /images/{name} (routes_images.cc).
+[[nodiscard]] Status add_image_routes(api::Router& router, const Context& ctx);
 // Container I/O: logs, attach (+ attach/ws is not served), resize; exec create, start,
 // inspect, resize (routes_io.cc).
 [[nodiscard]] Status add_io_routes(api::Router& router, const Context& ctx);

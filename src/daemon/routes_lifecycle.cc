@@ -1,5 +1,5 @@
 // Container lifecycle routes (create, start, stop, restart, kill, pause, unpause, rename,
-// wait, DELETE, inspect, prune) and the seed image's /images routes. Each handler parses
+// wait, DELETE, inspect, prune). Each handler parses
 // the request as dockerd does and calls the engine; status codes follow dockerd
 // (201 create, 204 done, 304 already in that state, 404/409 from the engine's errors).
 
@@ -7,7 +7,6 @@
 
 #include "api/http.h"
 #include "daemon/daemon.h"
-#include "engine/seed_image.h"
 
 namespace silo::daemon {
 namespace {
@@ -89,28 +88,6 @@ Result<Response> wait(const Context& ctx, Call& c) {
   return Response::empty(200);
 }
 
-Result<Response> images_list(const Context& ctx, Call& c) {
-  auto filters = c.req.query.filters();
-  if (!filters) return std::unexpected(filters.error());
-  Json list = Json::array();
-  for (const auto& img : ctx.engine->images()) {
-    bool ok = true;
-    for (const auto& [key, values] : *filters) {
-      if (key == "reference") {
-        bool any = false;
-        for (const auto& v : values) any = any || engine::image_matches(img, v);
-        ok = ok && any;
-      } else if (key == "dangling") {
-        ok = ok && !(values.size() == 1 && values[0] == "true");
-      } else if (key != "label" && key != "before" && key != "since") {
-        return fail(Code::Invalid, "invalid filter '" + key + "'");
-      }
-    }
-    if (ok) list.push_back(engine::image_summary(img));
-  }
-  return Response::json(list);
-}
-
 }  // namespace
 
 Status add_lifecycle_routes(api::Router& router, const Context& ctx) {
@@ -161,12 +138,7 @@ Status add_lifecycle_routes(api::Router& router, const Context& ctx) {
     if (!j) return std::unexpected(j.error());
     return Response::json(*j);
   }));
-  SILO_TRY(add("GET", "/images/json", images_list));
-  return add("GET", "/images/{name:.*}/json", [](const Context& cx, Call& c) -> Result<Response> {
-    auto img = cx.engine->image(c.req.param("name"));
-    if (!img) return std::unexpected(img.error());
-    return Response::json(img->inspect);
-  });
+  return {};
 }
 
 }  // namespace silo::daemon

@@ -135,7 +135,9 @@ Result<api::Response> export_container(const Context& ctx, api::Call& call) {
 Result<api::Response> changes(const Context& ctx, const api::Request& req) {
   auto t = target(ctx, req.param("name"));
   if (!t) return std::unexpected(t.error());
-  auto cs = engine::overlay_changes(t->paths.upper, t->paths.lower);
+  auto lowers = ctx.engine->lowers(t->rec);
+  if (!lowers) return wrap(lowers.error(), "changes of " + t->rec.name);
+  auto cs = engine::overlay_changes(t->paths.upper, *lowers);
   if (!cs) return wrap(cs.error(), "changes of " + t->rec.name);
   return api::Response::json(engine::changes_json(*cs));
 }

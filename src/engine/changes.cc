@@ -29,9 +29,18 @@ bool is_opaque(const std::string& path) {
   return false;
 }
 
+// The path as the image shows it: the first layer, top first, that has it, unless that
+// is a whiteout (a layer's deletion of what the layers below it have).
+bool lower_lstat(const std::vector<std::string>& lowers, const std::string& rel,
+                 struct stat* st) {
+  for (const auto& l : lowers)
+    if (::lstat((l + rel).c_str(), st) == 0) return !is_whiteout(*st);
+  return false;
+}
+
 struct Walker {
   const std::string& upper;
-  const std::string& lower;
+  const std::vector<std::string>& lowers;
   std::vector<Change> out;
   std::set<std::string> changed_dirs;
 
@@ -44,14 +53,19 @@ struct Walker {
 
   // Everything the lower directory has under `rel` (an opaque dir hides it all).
   void hidden_by_opaque(const std::string& rel, const std::set<std::string>& kept) {
-    DIR* d = ::opendir((lower + rel).c_str());
-    if (!d) return;
-    while (dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n == "." || n == ".." || kept.contains(n)) continue;
-      out.push_back({rel + "/" + n, ChangeKind::Deleted});
+    std::set<std::string> names;
+    for (const auto& l : lowers) {
+      DIR* d = ::opendir((l + rel).c_str());
+      if (!d) continue;
+      while (dirent* e = ::readdir(d)) {
+        std::string n = e->d_name;
+        if (n == "." || n == ".." || kept.contains(n)) continue;
+        struct stat st {};
+        if (lower_lstat(lowers, rel + "/" + n, &st)) names.insert(n);
+      }
+      ::closedir(d);
     }
-    ::closedir(d);
+    for (const auto& n : names) out.push_back({rel + "/" + n, ChangeKind::Deleted});
   }
 
   Status walk(const std::string& rel) {
@@ -82,7 +96,7 @@ struct Walker {
     }
     ChangeKind kind = ChangeKind::Added;
     struct stat lst {};
-    bool in_lower = ::lstat((lower + rel).c_str(), &lst) == 0;
+    bool in_lower = lower_lstat(lowers, rel, &lst);
     bool opaque = S_ISDIR(st.st_mode) && is_opaque(upper + rel);
     bool skip = false;
     if (in_lower) {
@@ -110,11 +124,12 @@ struct Walker {
 
 }  // namespace
 
-Result<std::vector<Change>> overlay_changes(const std::string& upper, const std::string& lower) {
+Result<std::vector<Change>> overlay_changes(const std::string& upper,
+                                            const std::vector<std::string>& lowers) {
   struct stat st {};
   if (::lstat(upper.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     return fail(Code::NotFound, "container layer " + upper + " is missing");
-  Walker w{upper, lower, {}, {}};
+  Walker w{upper, lowers, {}, {}};
   SILO_TRY(w.walk(""));
   std::sort(w.out.begin(), w.out.end(),
             [](const Change& a, const Change& b) { return a.path < b.path; });

@@ -21,11 +21,12 @@ struct Change {
 // Walks `upper` as dockerd's overlay differ does: a whiteout (character device 0/0) is a
 // deleted path; an opaque directory (xattr trusted.overlay.opaque=y) hides everything the
 // lower directory had under it (each such entry is deleted); a path that exists in
-// `lower` is modified, else added; the parent of an added or deleted path is modified.
+// `lowers` (the image's layers, top first, whiteouts honoured) is modified, else added;
+// the parent of an added or deleted path is modified.
 // A directory the same in both (mode, size, mtime) is left out. Sorted by path.
 // Errors: NotFound when `upper` is missing, and those of reading it.
 [[nodiscard]] Result<std::vector<Change>> overlay_changes(const std::string& upper,
-                                                          const std::string& lower);
+                                                          const std::vector<std::string>& lowers);
 
 // [{"Path","Kind"}], or null when there are none (as dockerd).
 [[nodiscard]] Json changes_json(const std::vector<Change>& changes);

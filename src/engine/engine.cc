@@ -160,9 +160,9 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& opts) {
   im.state_dir = runtime::StateDir(e->runtime_root());
   // One cgroup parent per data root, so daemons side by side never touch each other's.
   im.cgroup_parent = "/silo-" + sha256_hex(cfg.root).substr(0, 12);
-  auto busybox = seed_busybox(cfg.root, opts.busybox_path);
-  if (!busybox) return std::unexpected(busybox.error());
-  im.images.push_back(std::move(*busybox));
+  im.images = std::make_unique<ImageService>(im.store, cfg.root + "/image");
+  SILO_TRY(im.images->init());
+  SILO_TRY(seed_busybox(*im.images, cfg.root + "/image", opts.busybox_path));
   im.monitor = std::make_unique<Monitor>([&im](const std::string& id) { im.on_shim_exit(id); },
                                          [&im](const std::string& id) { im.on_restart_due(id); });
   SILO_TRY_CTX(im.monitor->start(), "start the exit monitor");
@@ -182,7 +182,6 @@ ContainerPaths Engine::paths(std::string_view id_view) const {
   p.bundle = p.dir;
   p.rootfs = p.dir + "/rootfs";
   p.upper = p.dir + "/upper";
-  p.lower = impl_->images.empty() ? "" : impl_->images.front().rootfs;
   p.log_path = p.dir + "/" + id + "-json.log";
   p.exit_file = p.dir + "/exit.json";
   // 16 hex of the id and a short name: a socket path must fit sun_path (107 bytes), and
@@ -215,8 +214,8 @@ Result<Json> Engine::inspect(std::string_view ref, bool size) {
   if (size) {
     int64_t rw = disk_usage(p.upper);
     j["SizeRw"] = rw;
-    j["SizeRootFs"] =
-        rw + (impl_->images.empty() ? 0 : impl_->images.front().inspect.value("Size", 0));
+    auto img = impl_->images->resolve(rec->image_id);
+    j["SizeRootFs"] = rw + (img ? img->inspect.value("Size", int64_t{0}) : 0);
   }
   return j;
 }
@@ -253,13 +252,41 @@ Result<pid_t> Engine::init_pid(std::string_view ref) {
 }
 
 Result<ImageRef> Engine::image(std::string_view ref) {
-  for (const auto& img : impl_->images)
-    if (image_matches(img, ref)) return img;
-  return std::unexpected(no_such_image(ref));
+  return impl_->images->resolve(ref);
 }
 
-std::vector<ImageRef> Engine::images() {
-  return impl_->images;
+Result<std::vector<ImageRef>> Engine::images() {
+  return impl_->images->list();
+}
+
+Status Engine::tag_image(std::string_view source, std::string_view target) {
+  return impl_->images->tag(source, target);
+}
+
+Result<Json> Engine::remove_image(std::string_view ref, bool force) {
+  auto img = impl_->images->resolve(ref);
+  if (!img) return std::unexpected(img.error());
+  auto all = impl_->store->list_containers();
+  if (!all) return std::unexpected(all.error());
+  ImageUsers users;
+  for (const auto& c : *all) {
+    if (c.image_id != img->id) continue;
+    bool live = c.state.status == "running" || c.state.status == "paused" ||
+                c.state.status == "restarting";
+    (live ? users.running : users.stopped).push_back(c.id);
+  }
+  return impl_->images->remove(ref, force, users);
+}
+
+Result<Json> Engine::image_history(std::string_view ref) {
+  return impl_->images->history(ref);
+}
+
+// Recorded at create; a container made before the lowers were recorded gets its image's.
+Result<std::vector<std::string>> Engine::lowers(const ContainerRecord& rec) {
+  if (auto it = rec.shim.find("lowers"); it != rec.shim.end() && it->is_array() && !it->empty())
+    return it->get<std::vector<std::string>>();
+  return impl_->images->lowers(rec.image_id);
 }
 
 }  // namespace silo::engine

@@ -65,7 +65,6 @@ struct ContainerPaths {
   std::string bundle;  // == dir
   std::string rootfs;  // merged root (mounted while the container exists)
   std::string upper;   // overlay upper dir: the container's changes
-  std::string lower;   // the image's root filesystem
   std::string log_path;
   std::string exit_file;
   std::string shim_dir;
@@ -77,9 +76,11 @@ using FilterMap = std::map<std::string, std::vector<std::string>>;
 
 // The image a reference resolves to.
 struct ImageRef {
-  std::string id;      // "sha256:..."
-  std::string name;    // normalised "busybox:latest"
-  std::string rootfs;  // read-only lower dir
+  std::string id;                    // "sha256:..." of the config
+  std::string name;                  // the first tag, "busybox:latest"; "" when untagged
+  std::vector<std::string> tags;     // familiar: "busybox:latest", "localhost:5000/a:1"
+  std::vector<std::string> digests;  // familiar digest refs: "busybox@sha256:…"
+  std::vector<std::string> lowers;   // unpacked layers for overlayfs, top first
   ImageConfig config;
   Json inspect = Json::object();  // Docker's ImageInspect
 };
@@ -137,9 +138,18 @@ class Engine {
   // The init's pid as the host sees it; Conflict when not running.
   [[nodiscard]] Result<pid_t> init_pid(std::string_view ref);
 
-  // --- images (the seed until issue #4) ---
+  // --- images (images.h has the service) ---
   [[nodiscard]] Result<ImageRef> image(std::string_view ref);
-  [[nodiscard]] std::vector<ImageRef> images();
+  [[nodiscard]] Result<std::vector<ImageRef>> images();
+  // docker tag SOURCE TARGET.
+  [[nodiscard]] Status tag_image(std::string_view source, std::string_view target);
+  // DELETE /images/{name}: untag or delete, with dockerd's conflicts for images that
+  // containers use; Docker's [{"Untagged"}, {"Deleted"}] list.
+  [[nodiscard]] Result<Json> remove_image(std::string_view ref, bool force);
+  // GET /images/{name}/history.
+  [[nodiscard]] Result<Json> image_history(std::string_view ref);
+  // The overlay lower directories of container `rec`, top layer first.
+  [[nodiscard]] Result<std::vector<std::string>> lowers(const ContainerRecord& rec);
 
   // --- for the exec service and the stream routes ---
   const EngineOptions& options() const { return opts_; }

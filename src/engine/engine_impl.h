@@ -14,6 +14,7 @@
 
 #include "common/fd.h"
 #include "engine/engine.h"
+#include "engine/images.h"
 #include "engine/restart.h"
 #include "runtime/state.h"
 
@@ -56,7 +57,7 @@ struct Engine::Impl {
   EventBus* events = nullptr;
   runtime::StateDir state_dir{""};
   std::string cgroup_parent;  // "/silo-<12 hex of sha256(root)>"
-  std::vector<ImageRef> images;
+  std::unique_ptr<ImageService> images;
 
   std::mutex mu;               // guards the maps below
   std::condition_variable cv;  // an exit was recorded or a container removed

@@ -103,7 +103,7 @@ Result<CreateResult> Engine::create(std::string_view name, const Json& body) {
   rec.host_config = req->host_config;
   rec.labels = labels_of(rec.config);
   rec.network_settings = network_settings(rec.host_config);
-  rec.shim = {{"cgroups_path", im.cgroups_path(rec.id)}};
+  rec.shim = {{"cgroups_path", im.cgroups_path(rec.id)}, {"lowers", img->lowers}};
   auto stored = im.store->create_container(rec);
   if (!stored) return std::unexpected(stored.error());
   rec.name = *stored;
@@ -186,7 +186,11 @@ Status Engine::Impl::ensure_rootfs(const ContainerRecord& rec) {
   // a crash after it leaves a mount reconcile finds.
   SILO_TRY(store->record_kernel_object(
       {.kind = "mount", .key = p.rootfs, .owner = rec.id, .data = {{"type", "overlay"}}}));
-  std::string data = "lowerdir=" + p.lower + ",upperdir=" + p.upper + ",workdir=" + p.dir + "/work";
+  auto lowers = self->lowers(rec);
+  if (!lowers) return wrap(lowers.error(), "image of container " + rec.id);
+  std::string lowerdir;
+  for (const auto& l : *lowers) lowerdir += (lowerdir.empty() ? "" : ":") + l;
+  std::string data = "lowerdir=" + lowerdir + ",upperdir=" + p.upper + ",workdir=" + p.dir + "/work";
   SILO_TRY_CTX(sys::mount("overlay", p.rootfs, "overlay", 0, data), "mount the container's root");
   return {};
 }

@@ -70,6 +70,25 @@ CREATE TABLE events (
 CREATE INDEX events_by_time ON events(time_nano);
 )sql";
 
+// Version 3: the image index. An image is its config blob (id = "sha256:" + the config's
+// digest) and its layers ([{"digest","diff_id","media_type","size"}], base first); the
+// blobs themselves are files under <root>/image/blobs. A ref is a normalised tag
+// ("docker.io/library/busybox:latest") or digest reference pointing at one image.
+constexpr std::string_view kV3 = R"sql(
+CREATE TABLE images (
+  id      TEXT PRIMARY KEY CHECK (length(id) = 71 AND substr(id, 1, 7) = 'sha256:'),
+  config  TEXT NOT NULL,
+  layers  TEXT NOT NULL DEFAULT '[]',
+  created TEXT NOT NULL,
+  size    INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE image_refs (
+  ref      TEXT PRIMARY KEY,
+  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+);
+CREATE INDEX image_refs_by_image ON image_refs(image_id);
+)sql";
+
 Status apply(SqliteDb& db, const Migration& m) {
   auto tx = SqliteTx::begin(db);
   if (!tx) return std::unexpected(tx.error());
@@ -85,6 +104,7 @@ const std::vector<Migration>& migrations() {
   static const std::vector<Migration> kAll = {
       {1, "containers, volumes, kernel objects", kV1},
       {2, "events ring", kV2},
+      {3, "image index", kV3},
   };
   return kAll;
 }

@@ -7,8 +7,11 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "common/sha256.h"
+#include "common/log.h"
 #include "common/sys.h"
+#include "engine/images.h"
+#include "image/layer_diff.h"
+#include "image/platform.h"
 
 namespace silo::engine {
 namespace {
@@ -63,110 +66,46 @@ Status build_rootfs(const std::string& dest, const std::string& busybox) {
   return {};
 }
 
-uint64_t tree_size(const std::string& dir) {
-  uint64_t n = 0;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
-       it.increment(ec))
-    if (it->is_regular_file(ec) && !it->is_symlink(ec)) n += it->file_size(ec);
-  return n;
-}
-
-Json inspect_of(const ImageRef& img, const std::string& created, uint64_t size) {
-  Json cfg = {{"Hostname", ""},        {"Domainname", ""},      {"User", ""},
-              {"AttachStdin", false},  {"AttachStdout", false}, {"AttachStderr", false},
-              {"Tty", false},          {"OpenStdin", false},    {"StdinOnce", false},
-              {"Env", img.config.env}, {"Cmd", img.config.cmd}, {"Image", ""},
-              {"Volumes", nullptr},    {"WorkingDir", ""},      {"Entrypoint", nullptr},
-              {"OnBuild", nullptr},    {"Labels", nullptr}};
-  return {{"Id", img.id},
-          {"RepoTags", {img.name}},
-          {"RepoDigests", Json::array()},
-          {"Parent", ""},
-          {"Comment", "seeded by silod from the host's static busybox"},
-          {"Created", created},
-          {"Container", ""},
-          {"ContainerConfig", cfg},
-          {"DockerVersion", ""},
-          {"Author", ""},
-          {"Config", cfg},
-          {"Architecture", "amd64"},
-          {"Os", "linux"},
-          {"Size", size},
-          {"VirtualSize", size},
-          {"GraphDriver", {{"Data", {{"MergedDir", img.rootfs}}}, {"Name", "overlay2"}}},
-          {"RootFS", {{"Type", "layers"}, {"Layers", {img.id}}}},
-          {"Metadata", {{"LastTagTime", "0001-01-01T00:00:00Z"}}}};
-}
-
 }  // namespace
 
-Result<ImageRef> seed_busybox(const std::string& root, const std::string& busybox_path) {
+Status seed_busybox(ImageService& images, const std::string& work_dir,
+                    const std::string& busybox_path) {
+  if (images.resolve(kSeedRef)) return {};
   if (!sys::path_exists(busybox_path))
     return fail(Code::NotFound, "seed image busybox: " + busybox_path +
                                     " is missing; install the busybox-static package");
-  auto digest = sha256_file(busybox_path);
-  if (!digest) return wrap(digest.error(), "seed image busybox");
-  ImageRef img{.id = "sha256:" + *digest, .name = "busybox:latest"};
-  const std::string dir = root + "/images/busybox";
-  img.rootfs = dir + "/rootfs";
-  img.config.env = {kPath};
-  img.config.cmd = {"sh"};
-  auto have = sys::read_file(dir + "/id");
-  if (!have || *have != img.id || !sys::is_directory(img.rootfs)) {
-    SILO_TRY(sys::mkdir_p(dir, 0700));
-    const std::string tmp = dir + "/rootfs.tmp";
-    SILO_TRY(sys::remove_all(tmp));
-    SILO_TRY_CTX(build_rootfs(tmp, busybox_path), "seed image busybox");
-    SILO_TRY(sys::remove_all(img.rootfs));
-    if (::rename(tmp.c_str(), img.rootfs.c_str()) != 0)
-      return fail_errno(errno, "seed image busybox: rename " + tmp);
-    SILO_TRY(sys::write_file_atomic(dir + "/created", now_rfc3339()));
-    SILO_TRY(sys::write_file_atomic(dir + "/id", img.id));
-  }
-  auto created = sys::read_file(dir + "/created");
-  img.inspect = inspect_of(img, created ? *created : now_rfc3339(), tree_size(img.rootfs));
-  return img;
-}
-
-bool image_matches(const ImageRef& img, std::string_view ref) {
-  std::string r(ref);
-  if (r.starts_with("docker.io/")) r = r.substr(10);
-  if (r.starts_with("library/")) r = r.substr(8);
-  const std::string repo = img.name.substr(0, img.name.find(':'));
-  if (r == repo || r == img.name) return true;
-  std::string hex = img.id.substr(7);
-  std::string want(ref);
-  if (want.starts_with("sha256:")) want = want.substr(7);
-  return want.size() >= 1 && hex.starts_with(want) &&
-         want.find_first_not_of("0123456789abcdef") == std::string::npos;
-}
-
-Error no_such_image(std::string_view ref) {
-  std::string r(ref);
-  auto slash = r.rfind('/');
-  bool tagged = r.find(':', slash == std::string::npos ? 0 : slash) != std::string::npos ||
-                r.find('@') != std::string::npos;
-  return Error{.code = Code::NotFound,
-               .message = "No such image: " + r + (tagged ? "" : ":latest")};
-}
-
-Json image_summary(const ImageRef& img) {
-  const Json& i = img.inspect;
-  int64_t created = 0;
-  std::tm tm = {};
-  std::string c = i.value("Created", "");
-  if (::strptime(c.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) created = ::timegm(&tm);
-  return {{"Containers", -1},
-          {"Created", created},
-          {"Id", img.id},
-          {"Labels", nullptr},
-          {"ParentId", ""},
-          {"RepoDigests", Json::array()},
-          {"RepoTags", {img.name}},
-          {"SharedSize", -1},
-          {"Size", i.value("Size", 0)},
-          {"VirtualSize", i.value("Size", 0)}};
+  const std::string tmp = work_dir + "/seed-busybox.tmp";
+  SILO_TRY(sys::remove_all(tmp));
+  SILO_TRY(sys::mkdir_p(tmp, 0755));
+  auto built = build_rootfs(tmp, busybox_path);
+  Result<image::DiffResult> layer =
+      built ? image::diff_layer_to_store(tmp, images.blobs(), work_dir,
+                                         {.mode = image::DiffMode::Plain})
+            : Result<image::DiffResult>(std::unexpected(built.error()));
+  (void)sys::remove_all(tmp);
+  if (!layer) return wrap(layer.error(), "seed image busybox");
+  const std::string created = now_rfc3339();
+  image::Platform host = image::host_platform();
+  Json config = {
+      {"architecture", host.architecture},
+      {"os", host.os},
+      {"created", created},
+      {"config", {{"Env", {kPath}}, {"Cmd", {"sh"}}}},
+      {"rootfs", {{"type", "layers"}, {"diff_ids", {layer->diff_id.str()}}}},
+      {"history",
+       {{{"created", created},
+         {"created_by", "silod: the host's static busybox (" + busybox_path + ")"},
+         {"comment", "seeded by silod"}}}}};
+  if (!host.variant.empty()) config["variant"] = host.variant;
+  Json layers = {{{"digest", layer->digest.str()},
+                  {"diff_id", layer->diff_id.str()},
+                  {"media_type", layer->media_type},
+                  {"size", layer->size},
+                  {"uncompressed_size", layer->uncompressed_size}}};
+  auto id = images.add(config.dump(), layers, {std::string(kSeedRef)});
+  if (!id) return wrap(id.error(), "seed image busybox");
+  spdlog::info("seeded {} ({}) from {}", kSeedRef, *id, busybox_path);
+  return {};
 }
 
 }  // namespace silo::engine

@@ -1,24 +1,31 @@
 #pragma once
-// The seed image busybox:latest: a read-only root filesystem made from the host's static
-// busybox at daemon start, until the image service (issue #4) lands.
+// The seed image busybox:latest, made from the host's static busybox the first time a
+// daemon starts on a data root with no image of that name, so a machine with no registry
+// runs containers at once. It is an ordinary image of one layer once made.
 
 #include <string>
 #include <string_view>
 
+#include "common/error.h"
+#include "common/json.h"
 #include "engine/engine.h"
 
 namespace silo::engine {
 
-// Makes (or reuses, when its id still matches) <root>/images/busybox/rootfs from the
-// static busybox at `busybox_path`: /bin/busybox, a symlink per applet, /etc/passwd and
-// group with root and nobody, /tmp 1777. Id = "sha256:" + sha256 of the binary.
-// Errors: NotFound when busybox is missing, Invalid when it is not static.
-[[nodiscard]] Result<ImageRef> seed_busybox(const std::string& root,
-                                            const std::string& busybox_path);
+class ImageService;
 
-// Whether `ref` names `img`: "busybox", "busybox:latest", "library/busybox",
-// "docker.io/library/busybox:latest", the id, or an id prefix (with or without "sha256:").
-bool image_matches(const ImageRef& img, std::string_view ref);
+inline constexpr std::string_view kSeedRef = "docker.io/library/busybox:latest";
+
+// Makes busybox:latest in `images` unless an image has that name: a rootfs with
+// /bin/busybox, a symlink per applet, /etc/passwd and group with root and nobody, /tmp 1777,
+// as one layer (built under `work_dir`, then stored and unpacked like a pulled one).
+// Errors: NotFound when busybox is missing, Invalid when it is not static.
+[[nodiscard]] Status seed_busybox(ImageService& images, const std::string& work_dir,
+                                  const std::string& busybox_path);
+
+// The `reference` filter of GET /images/json, as dockerd: `pattern` (path.Match globs)
+// against the tag's familiar form ("busybox:latest") or its familiar name ("busybox").
+bool tag_matches(const std::string& familiar_tag, std::string_view pattern);
 
 // dockerd's "No such image: busybox:1" (the ref with ":latest" added when it has no tag).
 Error no_such_image(std::string_view ref);

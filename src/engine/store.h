@@ -60,6 +60,16 @@ struct VolumeRecord {
   Labels options;
 };
 
+// An image in the index: its config blob's text and its layers, base first.
+struct ImageRecord {
+  std::string id;       // "sha256:<hex>" of the config blob
+  std::string config;   // the config blob, as stored
+  Json layers = Json::array();  // [{"digest","diff_id","media_type","size"}]
+  std::string created;  // when it entered this store
+  int64_t size = 0;     // unpacked size of its layers
+  std::vector<std::string> refs;  // normalised tags and digest refs, sorted
+};
+
 // A kernel object some step is about to create (mount, cgroup, shim, netns, veth...),
 // recorded before it exists so reconcile-on-boot can find and remove leftovers.
 struct KernelObject {
@@ -132,6 +142,25 @@ class Store {
   [[nodiscard]] Status remove_volume_ref(std::string_view id, std::string_view name);
   // Ids of the containers using volume `name`, sorted.
   [[nodiscard]] Result<std::vector<std::string>> volume_users(std::string_view name);
+
+  // --- images (store_images.cc) ---
+
+  // Inserts an image, or leaves an existing one of that id as it is (refs untouched).
+  [[nodiscard]] Status put_image(const ImageRecord& rec);
+  // By full id ("sha256:<hex>"), with its refs. Errors: NotFound.
+  [[nodiscard]] Result<ImageRecord> get_image(std::string_view id);
+  // The ids that start with `hex_prefix` (hex digits only), at most two.
+  [[nodiscard]] Result<std::vector<std::string>> image_ids_by_prefix(std::string_view hex_prefix);
+  // The image `ref` points at, or nullopt.
+  [[nodiscard]] Result<std::optional<std::string>> image_by_ref(std::string_view ref);
+  // All images with their refs, newest first.
+  [[nodiscard]] Result<std::vector<ImageRecord>> list_images();
+  // Points `ref` at image `id` (moving it from another image). Errors: NotFound (no image).
+  [[nodiscard]] Status set_image_ref(std::string_view ref, std::string_view id);
+  // Drops `ref`; true when it existed.
+  [[nodiscard]] Result<bool> remove_image_ref(std::string_view ref);
+  // Deletes the image row and its refs; NotFound when absent.
+  [[nodiscard]] Status remove_image(std::string_view id);
 
   // --- kernel objects and events (store_journal.cc) ---
 

@@ -176,3 +176,16 @@ teardown() { daemon_teardown; }
   [ "$status" -eq 0 ]
   [ "${lines[-1]}" = 1.41 ]
 }
+
+@test "silod: a data root without busybox:latest gets it seeded again at the next start" {
+  require_curl
+  start_silod
+  run api -X DELETE /v1.41/images/busybox
+  echo "$output"
+  [[ "$output" == *'"Deleted"'* ]]
+  [ "$(api -o /dev/null -w '%{http_code}' /v1.41/images/busybox/json)" = 404 ]
+  stop_silod
+  start_silod
+  [ "$(api -o /dev/null -w '%{http_code}' /v1.41/images/busybox/json)" = 200 ]
+  grep -q "seeded docker.io/library/busybox:latest" "$SILOD_LOG"
+}

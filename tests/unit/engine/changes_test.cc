@@ -39,7 +39,7 @@ TEST(Changes, AddedAndModified) {
   fs::create_directories(upper);
   touch(upper + "/etc/passwd");    // copied up and changed
   touch(upper + "/tmp/new/file");  // new tree
-  auto cs = overlay_changes(upper, lower);
+  auto cs = overlay_changes(upper, {lower});
   ASSERT_TRUE(cs.has_value()) << cs.error().message;
   // /etc is in both and may look the same; it is listed as the parent of nothing added,
   // so only its own comparison decides. /tmp is new.
@@ -62,7 +62,7 @@ TEST(Changes, ParentOfAnAddIsModifiedEvenWhenTheSame) {
   ::utimensat(AT_FDCWD, (lower + "/etc").c_str(), times, 0);
   touch(upper + "/etc/new");
   ::utimensat(AT_FDCWD, (upper + "/etc").c_str(), times, 0);
-  auto cs = overlay_changes(upper, lower);
+  auto cs = overlay_changes(upper, {lower});
   ASSERT_TRUE(cs.has_value());
   EXPECT_EQ(render(*cs), "C /etc\nA /etc/new\n");
 }
@@ -74,7 +74,7 @@ TEST(Changes, WhiteoutIsDeleted) {
   fs::create_directories(upper + "/etc");
   if (::mknod((upper + "/etc/motd").c_str(), S_IFCHR | 0, makedev(0, 0)) != 0)
     GTEST_SKIP() << "skipped, because mknod of a whiteout needs root";
-  auto cs = overlay_changes(upper, lower);
+  auto cs = overlay_changes(upper, {lower});
   ASSERT_TRUE(cs.has_value());
   EXPECT_NE(render(*cs).find("D /etc/motd\n"), std::string::npos) << render(*cs);
   EXPECT_NE(render(*cs).find("C /etc\n"), std::string::npos) << render(*cs);
@@ -88,7 +88,7 @@ TEST(Changes, OpaqueDirHidesTheLowerContents) {
   touch(upper + "/data/keep");
   if (::setxattr((upper + "/data").c_str(), "trusted.overlay.opaque", "y", 1, 0) != 0)
     GTEST_SKIP() << "skipped, because trusted xattrs need root";
-  auto cs = overlay_changes(upper, lower);
+  auto cs = overlay_changes(upper, {lower});
   ASSERT_TRUE(cs.has_value());
   EXPECT_EQ(render(*cs), "C /data\nC /data/keep\nD /data/old1\n");
 }
@@ -96,10 +96,10 @@ TEST(Changes, OpaqueDirHidesTheLowerContents) {
 TEST(Changes, NoneIsNullAndMissingUpperIsNotFound) {
   TempDir t;
   fs::create_directories(t.file("upper"));
-  auto cs = overlay_changes(t.file("upper"), t.file("lower"));
+  auto cs = overlay_changes(t.file("upper"), {t.file("lower")});
   ASSERT_TRUE(cs.has_value());
   EXPECT_TRUE(changes_json(*cs).is_null());
-  EXPECT_EQ(overlay_changes(t.file("nope"), t.file("lower")).error().code, Code::NotFound);
+  EXPECT_EQ(overlay_changes(t.file("nope"), {t.file("lower")}).error().code, Code::NotFound);
   Json j = changes_json({{"/a", ChangeKind::Added}});
   EXPECT_EQ(j, Json::parse(R"([{"Path":"/a","Kind":1}])"));
 }

@@ -1,0 +1,92 @@
+// /images routes: list, inspect, tag, remove, history, as dockerd answers them.
+
+#include "api/http.h"
+#include "daemon/daemon.h"
+#include "engine/seed_image.h"
+
+namespace silo::daemon {
+namespace {
+
+using api::Call;
+using api::Response;
+
+// GET /images/json: filters reference, dangling, label (before/since accepted).
+Result<Response> images_list(const Context& ctx, Call& c) {
+  auto filters = c.req.query.filters();
+  if (!filters) return std::unexpected(filters.error());
+  auto all = ctx.engine->images();
+  if (!all) return std::unexpected(all.error());
+  Json list = Json::array();
+  for (const auto& img : *all) {
+    bool ok = true;
+    engine::ImageRef shown = img;
+    for (const auto& [key, values] : *filters) {
+      if (key == "reference") {
+        // As dockerd: only the tags that match stay in the summary.
+        std::vector<std::string> kept;
+        for (const auto& t : shown.tags)
+          for (const auto& v : values)
+            if (engine::tag_matches(t, v)) {
+              kept.push_back(t);
+              break;
+            }
+        ok = ok && !kept.empty();
+        shown.tags = kept;
+      } else if (key == "dangling") {
+        bool want = values.size() == 1 && values[0] == "true";
+        ok = ok && (img.tags.empty() == want);
+      } else if (key == "label") {
+        const Json labels = img.inspect["Config"].value("Labels", Json::object());
+        for (const auto& v : values) {
+          auto eq = v.find('=');
+          std::string k = v.substr(0, eq);
+          bool has = labels.is_object() && labels.contains(k) &&
+                     (eq == std::string::npos || labels[k] == v.substr(eq + 1));
+          ok = ok && has;
+        }
+      } else if (key != "before" && key != "since") {
+        return fail(Code::Invalid, "invalid filter '" + key + "'");
+      }
+    }
+    // Untagged images show only with all=1 or dangling=true, as dockerd lists them.
+    if (img.tags.empty() && !c.req.query.get_bool("all") && !filters->contains("dangling"))
+      ok = false;
+    if (ok) list.push_back(engine::image_summary(shown));
+  }
+  return Response::json(list);
+}
+
+}  // namespace
+
+Status add_image_routes(api::Router& router, const Context& ctx) {
+  auto add = [&](const char* method, const char* pattern, auto fn) {
+    return router.add(method, pattern,
+                      [&ctx, fn](Call& c) -> Result<Response> { return fn(ctx, c); });
+  };
+  SILO_TRY(add("GET", "/images/json", images_list));
+  SILO_TRY(add("GET", "/images/{name:.*}/json", [](const Context& cx, Call& c) -> Result<Response> {
+    auto img = cx.engine->image(c.req.param("name"));
+    if (!img) return std::unexpected(img.error());
+    return Response::json(img->inspect);
+  }));
+  SILO_TRY(
+      add("GET", "/images/{name:.*}/history", [](const Context& cx, Call& c) -> Result<Response> {
+        auto h = cx.engine->image_history(c.req.param("name"));
+        if (!h) return std::unexpected(h.error());
+        return Response::json(*h);
+      }));
+  // POST /images/{name}/tag?repo=…&tag=…: 201 with no body, as dockerd.
+  SILO_TRY(add("POST", "/images/{name:.*}/tag", [](const Context& cx, Call& c) -> Result<Response> {
+    std::string repo = c.req.query.get("repo"), tag = c.req.query.get("tag");
+    if (repo.empty()) return fail(Code::Invalid, "repository name must have at least one component");
+    SILO_TRY(cx.engine->tag_image(c.req.param("name"), tag.empty() ? repo : repo + ":" + tag));
+    return Response::empty(201);
+  }));
+  return add("DELETE", "/images/{name:.*}", [](const Context& cx, Call& c) -> Result<Response> {
+    auto r = cx.engine->remove_image(c.req.param("name"), c.req.query.get_bool("force"));
+    if (!r) return std::unexpected(r.error());
+    return Response::json(*r);
+  });
+}
+
+}  // namespace silo::daemon

@@ -1,0 +1,82 @@
+#pragma once
+// The engine's image service: the image index (store.h) over the blob store and the
+// unpacked layers (silo_image), and what containers need of an image: its overlay lower
+// directories and its run defaults. Layers unpack once per chain id, under
+// <root>/layers/<chain-id hex>/, and are shared by every image built on them; blobs live
+// under <root>/blobs/sha256/. Thread-safe.
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+#include "common/json.h"
+#include "engine/engine.h"
+#include "engine/store.h"
+#include "image/blob_store.h"
+
+namespace silo::engine {
+
+// The ids of the containers that use an image, as the caller knows them.
+struct ImageUsers {
+  std::vector<std::string> running, stopped;
+};
+
+class ImageService {
+ public:
+  // `root` is <data-root>/image.
+  ImageService(Store* store, std::string root);
+
+  // Creates the blob store and the layers directory.
+  [[nodiscard]] Status init();
+  image::BlobStore& blobs() { return *blobs_; }
+
+  // Registers an image whose config and layer blobs are in blobs(): checks the layers
+  // against the config's rootfs.diff_ids, unpacks the ones not unpacked yet (verifying
+  // each diff_id), records the image and points every ref in `refs` (normalised, e.g.
+  // "docker.io/library/busybox:latest") at it. `layers` is
+  // [{"digest","diff_id","media_type","size"}], base first. Returns the image id.
+  // Errors: Invalid for a config or layer that does not match ("layer sha256:… is corrupt:
+  // …"), NotFound for a blob that is missing.
+  [[nodiscard]] Result<std::string> add(const std::string& config, const Json& layers,
+                                        const std::vector<std::string>& refs);
+  // Resolves a reference as dockerd does: "busybox", "busybox:1", "docker.io/library/x:y",
+  // "name@sha256:…", a full or short id with or without "sha256:". NotFound is Docker's
+  // "No such image: busybox:latest"; an ambiguous short id is Invalid.
+  [[nodiscard]] Result<ImageRef> resolve(std::string_view ref);
+  [[nodiscard]] Result<std::vector<ImageRef>> list();
+  // docker tag SOURCE TARGET. Errors: NotFound for the source, Invalid for the target.
+  [[nodiscard]] Status tag(std::string_view source, std::string_view target);
+  // DELETE /images/{name} as dockerd: a name untags (and deletes the image when it was its
+  // last name); an id deletes the image with every name. Conflict errors carry dockerd's
+  // messages ("unable to remove repository reference \"busybox\" (must force) - container
+  // 3f2a… is using its referenced image 1a2b…"). Layers and blobs no other image uses
+  // are removed, unless a container still uses the image. Returns Docker's
+  // [{"Untagged": …}, {"Deleted": …}] list.
+  [[nodiscard]] Result<Json> remove(std::string_view ref, bool force, const ImageUsers& users);
+  // GET /images/{name}/history: newest step first, as dockerd.
+  [[nodiscard]] Result<Json> history(std::string_view ref);
+  // The lower directories of image `id` for overlayfs, top layer first.
+  [[nodiscard]] Result<std::vector<std::string>> lowers(std::string_view id);
+
+ private:
+  Result<std::string> resolve_id(std::string_view ref);
+  Result<ImageRef> to_ref(const ImageRecord& rec);
+  Status unpack(const Json& layer, const std::string& chain_hex);
+  Status remove_unused(const ImageRecord& gone);
+  std::string layer_dir(const std::string& chain_hex) const;
+
+  Store* store_;
+  std::string root_;
+  std::unique_ptr<image::BlobStore> blobs_;
+  std::mutex unpack_mu_;  // one unpack of a layer at a time
+};
+
+// Chain ids of `diff_ids` (OCI image spec): the first is its diff_id, each next one the
+// sha256 of "<previous chain id> <diff_id>". Hex only, base first.
+std::vector<std::string> chain_ids(const std::vector<std::string>& diff_ids);
+
+}  // namespace silo::engine

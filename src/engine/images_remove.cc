@@ -1,0 +1,149 @@
+// The image service: DELETE /images/{name} and GET /images/{name}/history, as dockerd.
+
+#include <time.h>
+
+#include <set>
+
+#include "common/log.h"
+#include "common/sys.h"
+#include "engine/images.h"
+#include "engine/seed_image.h"
+#include "image/config.h"
+#include "image/reference.h"
+
+namespace silo::engine {
+namespace {
+
+std::string short_id(const std::string& id) {
+  return id.substr(id.find(':') + 1, 12);
+}
+
+int64_t unix_seconds(const std::string& rfc3339) {
+  std::tm tm = {};
+  if (rfc3339.empty() || !::strptime(rfc3339.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return 0;
+  return static_cast<int64_t>(::timegm(&tm));
+}
+
+std::string familiar(const std::string& ref) {
+  auto r = image::parse_reference(ref, false);
+  return r ? r->familiar_str() : ref;
+}
+
+// dockerd's conflicts when an image that containers use is deleted by id.
+Status check_users(const std::string& id, bool force, const ImageUsers& users) {
+  if (!users.running.empty())
+    return fail(Code::Conflict, "conflict: unable to delete " + short_id(id) +
+                                    " (cannot be forced) - image is being used by running "
+                                    "container " + users.running.front().substr(0, 12));
+  if (!users.stopped.empty() && !force)
+    return fail(Code::Conflict, "conflict: unable to delete " + short_id(id) +
+                                    " (must be forced) - image is being used by stopped "
+                                    "container " + users.stopped.front().substr(0, 12));
+  return {};
+}
+
+}  // namespace
+
+Result<Json> ImageService::remove(std::string_view ref, bool force, const ImageUsers& users) {
+  auto id = resolve_id(ref);
+  if (!id) return std::unexpected(id.error());
+  auto rec = store_->get_image(*id);
+  if (!rec) return std::unexpected(rec.error());
+  Json out = Json::array();
+  std::string hex = std::string(ref.starts_with("sha256:") ? ref.substr(7) : ref);
+  bool by_id = rec->id.substr(7).starts_with(hex) &&
+               hex.find_first_not_of("0123456789abcdef") == std::string::npos;
+  bool used = !users.running.empty() || !users.stopped.empty();
+  if (!by_id) {
+    auto named = image::parse_reference(ref);
+    if (!named) return std::unexpected(named.error());
+    if (rec->refs.size() > 1 || !used || force) {
+      // Only this name goes while others remain; the last name takes the image with it.
+      SILO_TRY(store_->remove_image_ref(named->str()));
+      out.push_back({{"Untagged", familiar(named->str())}});
+      if (rec->refs.size() > 1) return out;
+      if (used) return out;  // forced: the image stays, untagged, for its containers
+    } else {
+      std::string user = users.running.empty() ? users.stopped.front() : users.running.front();
+      return fail(Code::Conflict, "conflict: unable to remove repository reference \"" +
+                                      std::string(ref) + "\" (must force) - container " +
+                                      user.substr(0, 12) + " is using its referenced image " +
+                                      short_id(rec->id));
+    }
+  } else {
+    if (rec->refs.size() > 1 && !force)
+      return fail(Code::Conflict, "conflict: unable to delete " + short_id(rec->id) +
+                                      " (must be forced) - image is referenced in multiple "
+                                      "repositories");
+    SILO_TRY(check_users(rec->id, force, users));
+    for (const auto& r : rec->refs) {
+      SILO_TRY(store_->remove_image_ref(r));
+      out.push_back({{"Untagged", familiar(r)}});
+    }
+    if (used) return out;  // forced over stopped containers: untagged, kept for them
+  }
+  SILO_TRY(store_->remove_image(rec->id));
+  out.push_back({{"Deleted", rec->id}});
+  auto gone = remove_unused(*rec);
+  if (!gone) spdlog::warn("image {}: {}", rec->id, gone.error().message);
+  return out;
+}
+
+// Layers (by chain id) and blobs of `gone` that no remaining image uses.
+Status ImageService::remove_unused(const ImageRecord& gone) {
+  auto rest = store_->list_images();
+  if (!rest) return std::unexpected(rest.error());
+  std::set<std::string> chains_kept, blobs_kept;
+  auto chains_of = [](const ImageRecord& r) {
+    std::vector<std::string> diff_ids;
+    for (const auto& l : r.layers) diff_ids.push_back(l.value("diff_id", ""));
+    return chain_ids(diff_ids);
+  };
+  for (const auto& r : *rest) {
+    for (const auto& c : chains_of(r)) chains_kept.insert(c);
+    for (const auto& l : r.layers) blobs_kept.insert(l.value("digest", ""));
+    blobs_kept.insert(r.id);
+  }
+  for (const auto& c : chains_of(gone))
+    if (!chains_kept.contains(c)) SILO_TRY(sys::remove_all(layer_dir(c)));
+  std::vector<std::string> blobs = {gone.id};
+  for (const auto& l : gone.layers) blobs.push_back(l.value("digest", ""));
+  for (const auto& b : blobs) {
+    if (blobs_kept.contains(b)) continue;
+    if (auto d = image::Digest::parse(b); d && blobs_->exists(*d)) SILO_TRY(blobs_->remove(*d));
+  }
+  return {};
+}
+
+Result<Json> ImageService::history(std::string_view ref) {
+  auto id = resolve_id(ref);
+  if (!id) return std::unexpected(id.error());
+  auto rec = store_->get_image(*id);
+  if (!rec) return std::unexpected(rec.error());
+  auto cfg = image::parse_image_config(rec->config);
+  if (!cfg) return wrap(cfg.error(), "image " + rec->id + " config");
+  Json out = Json::array();
+  size_t layer = 0;
+  for (const auto& h : cfg->history) {
+    int64_t size = 0;
+    if (!h.empty_layer && layer < rec->layers.size())
+      size = rec->layers[layer++].value("uncompressed_size", int64_t{0});
+    out.push_back({{"Id", "<missing>"},
+                   {"Created", unix_seconds(h.created)},
+                   {"CreatedBy", h.created_by},
+                   {"Tags", nullptr},
+                   {"Size", size},
+                   {"Comment", h.comment}});
+  }
+  std::reverse(out.begin(), out.end());
+  if (!out.empty()) {
+    out[0]["Id"] = rec->id;
+    Json tags = Json::array();
+    for (const auto& r : rec->refs)
+      if (r.find('@') == std::string::npos) tags.push_back(familiar(r));
+    if (!tags.empty()) out[0]["Tags"] = tags;
+  }
+  return out;
+}
+
+}  // namespace silo::engine
