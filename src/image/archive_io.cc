@@ -5,8 +5,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <ctime>
 #include <vector>
 
+#include "common/json.h"
 #include "common/sha256.h"
 
 namespace silo::image::detail {
@@ -78,6 +81,37 @@ Result<PlainStream> decompress(const ReadFn& src, const WriteFn* out, std::strin
   }
   result.digest = Digest::sha256(hash.hex_digest());
   return result;
+}
+
+std::string docker_manifest(const Digest& config, uint64_t config_size,
+                            const std::vector<Descriptor>& layers) {
+  namespace mt = media_type;
+  Json l = Json::array();
+  for (const auto& d : layers) {
+    std::string type = d.media_type;
+    if (type == mt::kOciLayerGzip) type = mt::kDockerLayer;
+    if (type == mt::kOciLayer) type = mt::kDockerLayerTar;
+    l.push_back({{"mediaType", type}, {"size", d.size}, {"digest", d.digest.str()}});
+  }
+  Json m{{"schemaVersion", 2},
+         {"mediaType", mt::kDockerManifest},
+         {"config",
+          {{"mediaType", mt::kDockerConfig}, {"size", config_size}, {"digest", config.str()}}},
+         {"layers", std::move(l)}};
+  return m.dump();
+}
+
+std::string rfc3339_now() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  tm utc{};
+  ::gmtime_r(&ts.tv_sec, &utc);
+  char head[32], frac[16];
+  std::strftime(head, sizeof head, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::snprintf(frac, sizeof frac, "%09ld", ts.tv_nsec);
+  std::string f = frac;
+  while (!f.empty() && f.back() == '0') f.pop_back();  // Go trims trailing zeros
+  return std::string(head) + (f.empty() ? "" : "." + f) + "Z";
 }
 
 TarWriter::TarWriter(const WriteFn& out) : out_(&out), a_(archive_write_new()) {

@@ -9,11 +9,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/error.h"
 #include "image/blob_store.h"
 #include "image/digest.h"
 #include "image/layer_diff.h"
+#include "image/manifest.h"
 
 struct archive;
 
@@ -33,6 +35,14 @@ struct PlainStream {
 // not a stream libarchive can read.
 [[nodiscard]] Result<PlainStream> decompress(const ReadFn& src, const WriteFn* out,
                                              std::string_view what);
+
+// A Docker schema 2 manifest for a config and its layers; OCI layer types become their
+// Docker names (tar+gzip -> rootfs.diff.tar.gzip, tar -> rootfs.diff.tar).
+std::string docker_manifest(const Digest& config, uint64_t config_size,
+                            const std::vector<Descriptor>& layers);
+
+// RFC 3339 with nanoseconds in UTC, as Go's time.Time marshals: "2024-01-01T00:00:00.5Z".
+std::string rfc3339_now();
 
 // Writes a tar (pax where needed, no padding to a 10 KiB record, as Go's archive/tar)
 // entry by entry to `out`. Owner 0:0, no user/group names.

@@ -271,10 +271,6 @@ Result<std::pair<Digest, std::string>> layer_identity(const Spool& spool, const 
   return std::pair{f.digest, std::string(mt::kDockerLayerTar)};
 }
 
-Json descriptor_json(std::string_view media_type, const Digest& d, uint64_t size) {
-  return Json{{"mediaType", media_type}, {"size", size}, {"digest", d.str()}};
-}
-
 Result<ArchiveImage> plan_docker_image(const Spool& spool, const DockerArchiveEntry& entry,
                                        const std::string& where, Plan& plan) {
   auto config_file = spool.find(entry.config);
@@ -289,7 +285,6 @@ Result<ArchiveImage> plan_docker_image(const Spool& spool, const DockerArchiveEn
                           " rootfs.diff_ids; the archive is corrupt, save the image again");
   ArchiveImage img{.config_digest = (*config_file)->digest, .diff_ids = config->diff_ids};
   plan.blobs.emplace_back(*config_file, entry.config);
-  Json layers = Json::array();
   for (size_t i = 0; i < entry.layers.size(); ++i) {
     const std::string& name = entry.layers[i];
     auto file = spool.find(name);
@@ -305,18 +300,12 @@ Result<ArchiveImage> plan_docker_image(const Spool& spool, const DockerArchiveEn
     img.layers.push_back(Descriptor{.media_type = id->second,
                                     .digest = (*file)->digest,
                                     .size = static_cast<int64_t>((*file)->size)});
-    layers.push_back(descriptor_json(id->second, (*file)->digest, (*file)->size));
     plan.blobs.emplace_back(*file, name);
   }
   auto tags = parse_tags(entry.repo_tags, where + ".RepoTags");
   if (!tags) return std::unexpected(tags.error());
   img.repo_tags = std::move(*tags);
-  Json manifest{
-      {"schemaVersion", 2},
-      {"mediaType", mt::kDockerManifest},
-      {"config", descriptor_json(mt::kDockerConfig, img.config_digest, (*config_file)->size)},
-      {"layers", std::move(layers)}};
-  img.manifest = manifest.dump();
+  img.manifest = detail::docker_manifest(img.config_digest, (*config_file)->size, img.layers);
   img.manifest_digest = Digest::of(img.manifest);
   return img;
 }
