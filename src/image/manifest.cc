@@ -185,7 +185,8 @@ Result<Compression> layer_compression(std::string_view media_type) {
     return Compression::Gzip;
   if (t == mt::kOciLayerZstd || t == "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd")
     return Compression::Zstd;
-  if (t == mt::kOciLayer || t == "application/vnd.oci.image.layer.nondistributable.v1.tar")
+  if (t == mt::kOciLayer || t == mt::kDockerLayerTar ||
+      t == "application/vnd.oci.image.layer.nondistributable.v1.tar")
     return Compression::None;
   return fail(Code::Invalid, "layer media type \"" + std::string(media_type) +
                                  "\" is not a layer Silo can unpack (tar, tar+gzip, tar+zstd)");

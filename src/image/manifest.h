@@ -31,6 +31,8 @@ inline constexpr std::string_view kDockerConfig = "application/vnd.docker.contai
 inline constexpr std::string_view kOciConfig = "application/vnd.oci.image.config.v1+json";
 inline constexpr std::string_view kDockerLayer =
     "application/vnd.docker.image.rootfs.diff.tar.gzip";
+// An uncompressed layer (docker load keeps a docker-archive's layer.tar as it is).
+inline constexpr std::string_view kDockerLayerTar = "application/vnd.docker.image.rootfs.diff.tar";
 inline constexpr std::string_view kDockerForeignLayer =
     "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
 inline constexpr std::string_view kOciLayer = "application/vnd.oci.image.layer.v1.tar";
