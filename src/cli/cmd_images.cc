@@ -201,7 +201,8 @@ int cmd_history(Client& c, const Args& a) {
 
 int cmd_image(Client& c, const Args& a) {
   if (a.empty()) {
-    std::cerr << "Usage:  silo image COMMAND\n\nCommands:\n  ls  inspect  rm  tag  history\n";
+    std::cerr << "Usage:  silo image COMMAND\n\nCommands:\n  ls  inspect  rm  tag  history  "
+                 "import  load  save\n";
     return 1;
   }
   Args rest(a.begin() + 1, a.end());
@@ -211,6 +212,9 @@ int cmd_image(Client& c, const Args& a) {
   if (sub == "rm" || sub == "remove") return images_rm(c, rest, "image rm");
   if (sub == "tag") return images_tag(c, rest, "image tag");
   if (sub == "history") return images_history(c, rest, "image history");
+  if (sub == "import") return cmd_import(c, rest);
+  if (sub == "load") return cmd_load(c, rest);
+  if (sub == "save") return cmd_save(c, rest);
   std::cerr << "silo: 'image " << sub << "' is not a silo command.\nSee 'silo image --help'\n";
   return 1;
 }

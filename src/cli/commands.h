@@ -49,6 +49,11 @@ int cmd_image(Client& c, const Args& a);
 int cmd_rmi(Client& c, const Args& a);
 int cmd_tag(Client& c, const Args& a);
 int cmd_history(Client& c, const Args& a);
+// Images to and from archives (cmd_images_archive.cc).
+int cmd_import(Client& c, const Args& a);
+int cmd_load(Client& c, const Args& a);
+int cmd_save(Client& c, const Args& a);
+int cmd_commit(Client& c, const Args& a);
 
 // Copying files (cmd_cp.cc).
 int cmd_cp(Client& c, const Args& a);

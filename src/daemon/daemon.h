@@ -40,6 +40,11 @@ struct Context {
 // GET /images/json, GET /images/{name}/json and /history, POST /images/{name}/tag,
 // DELETE /images/{name} (routes_images.cc).
 [[nodiscard]] Status add_image_routes(api::Router& router, const Context& ctx);
+// POST /images/load, GET /images/get and /images/{name}/get, POST /commit
+// (routes_images_archive.cc).
+[[nodiscard]] Status add_image_archive_routes(api::Router& router, const Context& ctx);
+// docker import: POST /images/create with fromSrc (the route itself serves pulls too).
+[[nodiscard]] Result<api::Response> images_import(const Context& ctx, api::Call& c);
 // Container I/O: logs, attach (+ attach/ws is not served), resize; exec create, start,
 // inspect, resize (routes_io.cc).
 [[nodiscard]] Status add_io_routes(api::Router& router, const Context& ctx);

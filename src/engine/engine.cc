@@ -282,6 +282,42 @@ Result<Json> Engine::image_history(std::string_view ref) {
   return impl_->images->history(ref);
 }
 
+Result<std::string> Engine::import_image(const std::function<Result<size_t>(char*, size_t)>& src,
+                                         std::string_view ref,
+                                         const std::vector<std::string>& changes,
+                                         std::string_view message) {
+  auto id = impl_->images->import(src, ref, {.changes = changes, .message = std::string(message)});
+  if (id) impl_->events->publish({.type = "image", .action = "import", .actor_id = *id});
+  return id;
+}
+
+Result<std::vector<std::string>> Engine::load_images(
+    const std::function<Result<size_t>(char*, size_t)>& src) {
+  return impl_->images->load(src);
+}
+
+Status Engine::save_images(const std::vector<std::string>& refs,
+                           const std::function<Status(std::string_view)>& out) {
+  return impl_->images->save(refs, out);
+}
+
+Result<std::string> Engine::commit(std::string_view container, std::string_view ref,
+                                   const std::vector<std::string>& changes,
+                                   std::string_view author, std::string_view comment) {
+  auto rec = get(container);
+  if (!rec) return std::unexpected(rec.error());
+  image::CommitOptions o{.author = std::string(author),
+                         .comment = std::string(comment),
+                         .changes = changes,
+                         .container_id = rec->id,
+                         .run_config = rec->config};
+  if (auto cmd = rec->config.find("Cmd"); cmd != rec->config.end() && cmd->is_array())
+    o.container_cmd = cmd->get<std::vector<std::string>>();
+  auto id = impl_->images->commit(rec->image_id, paths(rec->id).upper, ref, std::move(o));
+  if (id) impl_->events->publish({.type = "image", .action = "commit", .actor_id = *id});
+  return id;
+}
+
 // Recorded at create; a container made before the lowers were recorded gets its image's.
 Result<std::vector<std::string>> Engine::lowers(const ContainerRecord& rec) {
   if (auto it = rec.shim.find("lowers"); it != rec.shim.end() && it->is_array() && !it->empty())

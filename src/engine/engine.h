@@ -148,6 +148,19 @@ class Engine {
   [[nodiscard]] Result<Json> remove_image(std::string_view ref, bool force);
   // GET /images/{name}/history.
   [[nodiscard]] Result<Json> image_history(std::string_view ref);
+  // docker import / load / save (images.h says how each behaves).
+  [[nodiscard]] Result<std::string> import_image(const std::function<Result<size_t>(char*, size_t)>& src,
+                                                 std::string_view ref,
+                                                 const std::vector<std::string>& changes,
+                                                 std::string_view message);
+  [[nodiscard]] Result<std::vector<std::string>> load_images(
+      const std::function<Result<size_t>(char*, size_t)>& src);
+  [[nodiscard]] Status save_images(const std::vector<std::string>& refs,
+                                   const std::function<Status(std::string_view)>& out);
+  // docker commit CONTAINER [REF]: the container's changes as a new image; returns its id.
+  [[nodiscard]] Result<std::string> commit(std::string_view container, std::string_view ref,
+                                           const std::vector<std::string>& changes,
+                                           std::string_view author, std::string_view comment);
   // The overlay lower directories of container `rec`, top layer first.
   [[nodiscard]] Result<std::vector<std::string>> lowers(const ContainerRecord& rec);
 

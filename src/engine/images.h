@@ -17,6 +17,8 @@
 #include "engine/engine.h"
 #include "engine/store.h"
 #include "image/blob_store.h"
+#include "image/image_import.h"
+#include "image/layer_diff.h"
 
 namespace silo::engine {
 
@@ -62,8 +64,30 @@ class ImageService {
   // The lower directories of image `id` for overlayfs, top layer first.
   [[nodiscard]] Result<std::vector<std::string>> lowers(std::string_view id);
 
+  // --- archives (images_archive.cc) ---
+
+  // docker import: a rootfs tarball read from `src` becomes a one-layer image, tagged
+  // `ref` when not empty. Returns the id. Errors: Invalid for a bad --change, a bad tar or
+  // a bad ref (checked before the tarball is read).
+  [[nodiscard]] Result<std::string> import(const image::ReadFn& src, std::string_view ref,
+                                           image::ImportOptions options);
+  // docker load: every image of a docker-archive or OCI layout read from `src`; returns
+  // docker's lines ("Loaded image: busybox:latest", "Loaded image ID: sha256:…").
+  [[nodiscard]] Result<std::vector<std::string>> load(const image::ReadFn& src);
+  // docker save: the images `refs` name as a docker-archive written to `out`. A ref that
+  // is a name saves that tag; an id saves the image untagged, as dockerd. NotFound names
+  // the first ref that is not an image (checked before anything is written).
+  [[nodiscard]] Status save(const std::vector<std::string>& refs, const image::WriteFn& out);
+  // docker commit: a child of image `base_id` with the container's changes (`upper_dir`)
+  // as a new layer, tagged `ref` when not empty. Returns the new id.
+  [[nodiscard]] Result<std::string> commit(std::string_view base_id, const std::string& upper_dir,
+                                           std::string_view ref, image::CommitOptions options);
+
  private:
   Result<std::string> resolve_id(std::string_view ref);
+  // The normalised tag `ref` names; Invalid for a digest reference.
+  Result<std::vector<std::string>> tag_refs(std::string_view ref);
+  std::string spool_dir() const { return root_ + "/tmp"; }
   Result<ImageRef> to_ref(const ImageRecord& rec);
   Status unpack(const Json& layer, const std::string& chain_hex);
   Status remove_unused(const ImageRecord& gone);

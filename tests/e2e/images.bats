@@ -19,7 +19,9 @@ dk() { docker_cli "$@"; }
 teardown() {
   docker_cli rm -f img-user >/dev/null 2>&1 || true
   local t
-  for t in img-a:1 localhost:5000/team/img-b silo-img:2; do docker_cli rmi "$t" >/dev/null 2>&1 || true; done
+  docker_cli rm -f cm1 >/dev/null 2>&1 || true
+  for t in img-a:1 localhost:5000/team/img-b silo-img:2 tiny:1 tiny2:1 noted:1 \
+    silo-fixture:one silo-fixture:two; do docker_cli rmi "$t" >/dev/null 2>&1 || true; done
 }
 
 @test "images: the seed busybox:latest is a one-layer image that containers run from" {
@@ -89,6 +91,79 @@ teardown() {
   [[ "$output" == *"No such image: silo-img:2"* ]]
 }
 
+@test "images: docker import with --change, run it; save, rmi and load it back with the same id" {
+  require_docker
+  tiny_rootfs tiny
+  local id
+  id=$(th_in_host docker -H "unix://$SOCK" import -c 'CMD ["cat","/hello"]' -m "from the test" \
+    "$TH_DIR/tiny.tar" tiny:1)
+  echo "import: $id"
+  [[ "$id" == sha256:* ]]
+  run dk run --rm --network none tiny:1
+  [ "$output" = "tiny tiny" ]
+  run dk history tiny:1 --format '{{.Comment}}'
+  [ "$output" = "from the test" ]
+  dk save -o "$TH_DIR/tiny-saved.tar" tiny:1
+  tar -tf "$TH_DIR/tiny-saved.tar" | grep -q '^manifest.json$'
+  dk rmi tiny:1
+  run dk image inspect tiny:1
+  [ "$status" -ne 0 ]
+  run dk load -i "$TH_DIR/tiny-saved.tar"
+  echo "$output"
+  [ "$output" = "Loaded image: tiny:1" ]
+  [ "$(dk image inspect tiny:1 --format '{{.Id}}')" = "$id" ]
+  run dk run --rm --network none tiny:1
+  [ "$output" = "tiny tiny" ]
+  dk rmi tiny:1
+}
+
+@test "images: docker load of archives made by a real docker save (two images, two layers)" {
+  require_docker
+  run dk load -i "$SILO_ROOT/tests/fixtures/docker-save-two.tar"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"Loaded image: silo-fixture:two"* ]]
+  [[ "$output" == *"Loaded image: silo-fixture:one"* ]]
+  [ "$(dk image inspect silo-fixture:two --format '{{len .RootFS.Layers}}')" = 2 ]
+  [ "$(dk image inspect silo-fixture:two --format '{{.Id}}')" = \
+    sha256:0cb7a7afb580e2c80f2c0ddc085b4b4593b9fc79d926b17e3d4a34d1f0f41f06 ]
+  # The two share their base layer: it is unpacked once.
+  local before
+  before=$(ls "$ROOT/image/layers" | wc -l)
+  dk rmi silo-fixture:two silo-fixture:one
+  [ "$(ls "$ROOT/image/layers" | wc -l)" -eq $((before - 2)) ]
+}
+
+@test "images: commit makes a child image with the container's changes; silo import, save, load" {
+  require_docker
+  require_silo_cli
+  dk run --name cm1 --network none busybox sh -c 'echo committed > /note'
+  run dk commit -a tester -m "a note" -c 'CMD ["cat","/note"]' cm1 noted:1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  dk rm cm1
+  run dk run --rm --network none noted:1
+  [ "$output" = committed ]
+  [ "$(dk image inspect noted:1 --format '{{len .RootFS.Layers}} {{.Author}}')" = "2 tester" ]
+  run dk history noted:1 --format '{{.Comment}}'
+  [ "${lines[0]}" = "a note" ]
+  tiny_rootfs tiny2
+  run silo_cli import -c 'CMD ["cat","/hello"]' "$TH_DIR/tiny2.tar" tiny2:1
+  [ "$status" -eq 0 ]
+  silo_cli save -o "$TH_DIR/both.tar" noted:1 tiny2:1
+  silo_cli rmi noted:1 tiny2:1
+  run silo_cli load -i "$TH_DIR/both.tar"
+  echo "$output"
+  [[ "$output" == *"Loaded image: noted:1"* ]]
+  [[ "$output" == *"Loaded image: tiny2:1"* ]]
+  run silo_cli run --rm --network none tiny2:1
+  [ "$output" = "tiny tiny2" ]
+  silo_cli rmi noted:1 tiny2:1
+  run silo_cli import -c 'RUN true' "$TH_DIR/tiny2.tar" bad:1
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"run is not a valid change command"* ]]
+}
+
 @test "images: rmi of the last name deletes the image, its layer and blobs" {
   require_docker
   local id hex layers
@@ -106,4 +181,15 @@ teardown() {
   run dk run --rm --network none busybox true
   [ "$status" -ne 0 ]
   [[ "$output" == *"No such image: busybox:latest"* || "$output" == *"Unable to find image"* ]]
+}
+
+# A small rootfs tarball with busybox in it, at $TH_DIR/$1.tar.
+tiny_rootfs() {
+  local d="$TH_DIR/$1"
+  mkdir -p "$d/bin"
+  cp "$SILO_ROOTFS/bin/busybox" "$d/bin/busybox"
+  ln -sf busybox "$d/bin/sh"
+  ln -sf busybox "$d/bin/cat"
+  echo "tiny $1" >"$d/hello"
+  tar -C "$d" -cf "$TH_DIR/$1.tar" .
 }
