@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/json.h"
+#include "common/quote.h"
 
 namespace silo::cli {
 
@@ -20,8 +21,6 @@ namespace silo::cli {
 [[nodiscard]] std::string bytes_size(double bytes);
 // docker's Ellipsis: at most `max` characters (UTF-8 aware), the last one "…" when cut.
 [[nodiscard]] std::string ellipsis(const std::string& s, size_t max);
-// A Go strconv.Quote of an ASCII/UTF-8 string.
-[[nodiscard]] std::string go_quote(const std::string& s);
 // Unix seconds as Go's time.Time String() in local time: "2026-11-23 11:45:53 +0000 UTC".
 [[nodiscard]] std::string go_time(int64_t unix_seconds);
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/quote.h"
 #include "image/build_args.h"
 #include "image/config.h"
 #include "image/dockerfile.h"
@@ -49,7 +50,7 @@ std::string cache_key(std::string_view parent_id, const StepRecord& record,
 HistoryEntry history_entry(const StepRecord& record, std::string created);
 
 // Go's %q of a string and of a []string (`["a" "b"]`), as Docker's records use them.
-std::string go_quote(std::string_view s);
+using silo::go_quote;
 std::string go_quote(const std::vector<std::string>& v);
 
 }  // namespace silo::image
