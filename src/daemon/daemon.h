@@ -40,6 +40,8 @@ struct Context {
 // GET /images/json, GET /images/{name}/json and /history, POST /images/{name}/tag,
 // DELETE /images/{name} (routes_images.cc).
 [[nodiscard]] Status add_image_routes(api::Router& router, const Context& ctx);
+// POST /images/create (pull), POST /images/{name}/push, POST /auth (routes_images_registry.cc).
+[[nodiscard]] Status add_image_registry_routes(api::Router& router, const Context& ctx);
 // Container I/O: logs, attach (+ attach/ws is not served), resize; exec create, start,
 // inspect, resize (routes_io.cc).
 [[nodiscard]] Status add_io_routes(api::Router& router, const Context& ctx);
