@@ -50,6 +50,12 @@ int cmd_rmi(Client& c, const Args& a);
 int cmd_tag(Client& c, const Args& a);
 int cmd_history(Client& c, const Args& a);
 
+// Registries (cmd_images_registry.cc).
+int cmd_pull(Client& c, const Args& a);
+int cmd_push(Client& c, const Args& a);
+int cmd_login(Client& c, const Args& a);
+int cmd_logout(Client& c, const Args& a);
+
 // Copying files (cmd_cp.cc).
 int cmd_cp(Client& c, const Args& a);
 

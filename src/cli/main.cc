@@ -21,7 +21,8 @@ const std::map<std::string, Fn>& commands() {
       {"events", cmd_events},   {"version", cmd_version}, {"info", cmd_info},
       {"system", cmd_system},   {"volume", cmd_volume},   {"cp", cmd_cp},
       {"images", cmd_images},   {"image", cmd_image},     {"rmi", cmd_rmi},
-      {"tag", cmd_tag},         {"history", cmd_history}};
+      {"tag", cmd_tag},         {"history", cmd_history}, {"pull", cmd_pull},
+      {"push", cmd_push},       {"login", cmd_login},     {"logout", cmd_logout}};
   return m;
 }
 
