@@ -131,6 +131,17 @@ registry_digest() {
   echo "$output"
   [ "$(wc -l <<<"$output")" -eq 3 ]
   [[ "$(tail -1 <<<"$output")" == "{\"status\":\"Status: Image is up to date for $REG/test/api:1\"}" ]]
+  # With the image gone, the layer is downloaded: byte counts and dockerd's progress bar.
+  local id
+  id=$(dk image inspect --format '{{.Id}}' "$REG/test/api:1")
+  dk rmi -f "$id" >/dev/null
+  run api -X POST "/images/create?fromImage=$REG/test/api&tag=1"
+  echo "$output"
+  grep -q '^{"status":"Pulling fs layer","progressDetail":{},"id":"[0-9a-f]\{12\}"}$' <<<"$output"
+  grep -q '^{"status":"Downloading","progressDetail":{"current":[0-9]*,"total":[0-9]*},"progress":"\[=*\\u003e *\] *[0-9.]*[kM]\?B/[0-9.]*[kM]B","id":"[0-9a-f]\{12\}"}$' <<<"$output"
+  grep -q '^{"status":"Download complete","progressDetail":{},"id":"[0-9a-f]\{12\}"}$' <<<"$output"
+  grep -q '^{"status":"Pull complete","progressDetail":{},"id":"[0-9a-f]\{12\}"}$' <<<"$output"
+  dk tag "$REG/test/api:1" busybox:latest
 }
 
 @test "registry: a second push says Layer already exists" {

@@ -21,7 +21,7 @@ TEST(ProgressBar, AsJsonProgressString) {
   EXPECT_EQ(progress_bar(0, 1000), "[>" + std::string(50, ' ') + "]       0B/1kB");
   EXPECT_EQ(progress_bar(500, 1000), "[" + std::string(25, '=') + ">" + std::string(25, ' ') +
                                          "]     500B/1kB");
-  EXPECT_EQ(progress_bar(1240, 1240), "[" + std::string(50, '=') + ">]  1.24kB/1.24kB");
+  EXPECT_EQ(progress_bar(1240, 1240), "[" + std::string(50, '=') + ">]   1.24kB/1.24kB");
   // A current past the total drops the total, as dockerd.
   EXPECT_EQ(progress_bar(2000, 1000), "[" + std::string(50, '=') + ">]      2kB");
   // No total: the size alone, right-aligned in 8 columns.
@@ -41,7 +41,7 @@ TEST(ProgressLine, FieldOrderAndEscapingAsDockerd) {
             "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":1240,\"total\":1240},"
             "\"progress\":\"[" +
                 std::string(50, '=') +
-                "\\u003e]  1.24kB/1.24kB\",\"id\":\"a3ed95caeb02\"}\n");
+                "\\u003e]   1.24kB/1.24kB\",\"id\":\"a3ed95caeb02\"}\n");
   EXPECT_EQ(status_line("Digest: sha256:ab"), "{\"status\":\"Digest: sha256:ab\"}\n");
   EXPECT_EQ(error_line("manifest unknown <x>"),
             "{\"errorDetail\":{\"message\":\"manifest unknown \\u003cx\\u003e\"},"
