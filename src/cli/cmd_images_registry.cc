@@ -41,12 +41,18 @@ std::string unbase64(std::string_view in) {
   int bits = 0;
   for (char c : in) {
     int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+' || c == '-') v = 62;
-    else if (c == '/' || c == '_') v = 63;
-    else break;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '+' || c == '-')
+      v = 62;
+    else if (c == '/' || c == '_')
+      v = 63;
+    else
+      break;
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -82,7 +88,9 @@ std::string config_dir() {
   const char* home = std::getenv("HOME");
   return std::string(home && *home ? home : "/root") + "/.silo";
 }
-std::string config_path() { return config_dir() + "/config.json"; }
+std::string config_path() {
+  return config_dir() + "/config.json";
+}
 
 Result<Json> load_config() {
   std::ifstream f(config_path());
@@ -99,8 +107,7 @@ Result<Json> load_config() {
 // file that others can read, nor half written.
 Status save_config(const Json& j) {
   std::string dir = config_dir(), path = config_path(), tmp = path + ".tmp";
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    return fail_errno(errno, "create " + dir);
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return fail_errno(errno, "create " + dir);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return fail_errno(errno, "write " + tmp);
   std::string text = j.dump(1, '\t') + "\n";
@@ -260,12 +267,12 @@ int cmd_push(Client& c, const Args& a) {
     return 1;
   }
   auto [name, tag] = split_tag(p->args[0]);
-  return run_stream(c, "/images/" + url_encode(name) + "/push" + query({{"tag", tag}}),
-                    p->args[0]);
+  return run_stream(c, "/images/" + url_encode(name) + "/push" + query({{"tag", tag}}), p->args[0]);
 }
 
 int cmd_login(Client& c, const Args& a) {
-  auto p = parse_or_usage("login", {{"u,username", true}, {"p,password", true}, {"password-stdin"}}, a);
+  auto p =
+      parse_or_usage("login", {{"u,username", true}, {"p,password", true}, {"password-stdin"}}, a);
   if (!p) return 125;
   if (p->args.size() > 1) {
     std::cerr << "\"silo login\" requires at most 1 argument.\nSee 'silo login --help'.\n\n"

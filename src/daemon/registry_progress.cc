@@ -62,7 +62,9 @@ std::string go_escape(const std::string& s) {
 
 }  // namespace
 
-std::string go_json_line(const Json& j) { return go_escape(j.dump()); }
+std::string go_json_line(const Json& j) {
+  return go_escape(j.dump());
+}
 
 std::string progress_line(const engine::RegistryProgress& p) {
   // Ordered: dockerd's field order is status, progressDetail, progress, id.
@@ -98,13 +100,21 @@ Result<std::string> base64_decode(std::string_view in) {
   int bits = 0;
   for (char c : in) {
     int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+' || c == '-') v = 62;
-    else if (c == '/' || c == '_') v = 63;
-    else if (c == '=') break;
-    else return fail(Code::Invalid, "illegal base64 data: unexpected character '" + std::string(1, c) + "'");
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '+' || c == '-')
+      v = 62;
+    else if (c == '/' || c == '_')
+      v = 63;
+    else if (c == '=')
+      break;
+    else
+      return fail(Code::Invalid,
+                  "illegal base64 data: unexpected character '" + std::string(1, c) + "'");
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -118,8 +128,8 @@ Result<std::string> base64_decode(std::string_view in) {
 Result<std::optional<RegistryAuth>> decode_registry_auth(std::string_view header) {
   if (header.empty()) return std::nullopt;
   auto bad = [](const std::string& why) {
-    return fail(Code::Invalid, "invalid X-Registry-Auth header: " + why +
-                                   "; log in again (docker login)");
+    return fail(Code::Invalid,
+                "invalid X-Registry-Auth header: " + why + "; log in again (docker login)");
   };
   auto raw = base64_decode(header);
   if (!raw) return bad(raw.error().message);
@@ -128,8 +138,7 @@ Result<std::optional<RegistryAuth>> decode_registry_auth(std::string_view header
   auto str = [&](const char* k) {
     return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
   };
-  RegistryAuth a{.credentials = {str("username"), str("password")},
-                 .server = str("serveraddress")};
+  RegistryAuth a{.credentials = {str("username"), str("password")}, .server = str("serveraddress")};
   if (a.credentials.username.empty() && !str("auth").empty()) {
     auto up = base64_decode(str("auth"));
     if (!up) return bad("auth: " + up.error().message);

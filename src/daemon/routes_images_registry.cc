@@ -56,8 +56,9 @@ Result<Response> images_create(const Context& ctx, Call& c) {
   std::string from = c.req.query.get("fromImage");
   if (from.empty()) {
     if (!c.req.query.get("fromSrc").empty())
-      return fail(Code::Invalid, "fromSrc (docker import) is not served by this daemon yet; "
-                                 "give fromImage to pull an image");
+      return fail(Code::Invalid,
+                  "fromSrc (docker import) is not served by this daemon yet; "
+                  "give fromImage to pull an image");
     return fail(Code::Invalid, "missing fromImage: give the image to pull (fromImage=busybox)");
   }
   auto creds = credentials(c);

@@ -12,7 +12,9 @@
 namespace silo::engine {
 namespace {
 
-std::string short_id(const image::Digest& d) { return d.hex.substr(0, 12); }
+std::string short_id(const image::Digest& d) {
+  return d.hex.substr(0, 12);
+}
 
 // Serialises progress calls from the client's worker threads and throttles "Downloading"
 // and "Pushing" to one message per 512 KiB per layer (and the last), as dockerd's
@@ -100,7 +102,8 @@ std::optional<std::pair<std::string, std::string>> stored_manifest(const ImageRe
     if (!any) return std::nullopt;
     return *any;
   };
-  auto of_image = [&](const image::Digest& d) -> std::optional<std::pair<std::string, std::string>> {
+  auto of_image =
+      [&](const image::Digest& d) -> std::optional<std::pair<std::string, std::string>> {
     auto any = load(d);
     auto* m = any ? std::get_if<image::Manifest>(&*any) : nullptr;
     if (!m || m->config.digest.str() != rec.id) return std::nullopt;
@@ -126,9 +129,10 @@ std::optional<std::pair<std::string, std::string>> stored_manifest(const ImageRe
 Result<std::pair<std::string, std::string>> make_manifest(const ImageRecord& rec) {
   Json layers = Json::array();
   for (const auto& l : rec.layers)
-    layers.push_back({{"mediaType", l.value("media_type", std::string(image::media_type::kDockerLayerTar))},
-                      {"size", l.value("size", int64_t{0})},
-                      {"digest", l.value("digest", "")}});
+    layers.push_back(
+        {{"mediaType", l.value("media_type", std::string(image::media_type::kDockerLayerTar))},
+         {"size", l.value("size", int64_t{0})},
+         {"digest", l.value("digest", "")}});
   Json m = {{"schemaVersion", 2},
             {"mediaType", image::media_type::kDockerManifest},
             {"config",
@@ -222,14 +226,13 @@ Status ImageService::login(const std::string& host, const image::RegistryOptions
                                          std::to_string(r->status) +
                                          "; is it a Docker registry (Distribution v2)?");
     }
-    return fail(Code::Permission, "Get \"" + req.url +
-                                      "\": unauthorized: incorrect username or password");
+    return fail(Code::Permission,
+                "Get \"" + req.url + "\": unauthorized: incorrect username or password");
   }
   return wrap(last, "login to " + host);
 }
 
-Result<PullResult> ImageService::pull(const image::Reference& ref,
-                                      const image::Platform& platform,
+Result<PullResult> ImageService::pull(const image::Reference& ref, const image::Platform& platform,
                                       const image::RegistryOptions& options,
                                       const RegistryProgressFn& progress) {
   auto transport = image::make_curl_transport();
@@ -250,7 +253,12 @@ Result<PullResult> ImageService::pull(const image::Reference& ref,
   if (!config) return wrap(config.error(), "image config " + m.config.digest.str());
   auto parsed = image::parse_image_config(*config);
   if (!parsed) return wrap(parsed.error(), "image config " + m.config.digest.str());
-  SILO_TRY_CTX(image::check_platform(parsed->platform, platform), ref.familiar_str());
+  if (image::match_rank(platform, parsed->platform) < 0)
+    return fail(Code::Invalid, "image with reference " + ref.familiar_str() +
+                                   " was found but does not match the specified platform: wanted " +
+                                   platform.str() + ", actual: " + parsed->platform.str() +
+                                   "; the registry has no " + platform.str() +
+                                   " image under this name");
   if (parsed->diff_ids.size() != m.layers.size())
     return fail(Code::Invalid, "manifest for " + ref.familiar_str() + " lists " +
                                    std::to_string(m.layers.size()) + " layers, its config " +
@@ -269,14 +277,14 @@ Result<PullResult> ImageService::pull(const image::Reference& ref,
       missing.push_back(l);
     }
   }
-  auto status = client.fetch_blobs(
-      ref, missing, *blobs_, [&](const image::Digest& d, uint64_t done, uint64_t total) {
-        out.bytes(d, "Downloading", done, total);
-        if (done == total && out.first_done(d)) {
-          out.layer(d, "Verifying Checksum");
-          out.layer(d, "Download complete");
-        }
-      });
+  auto status = client.fetch_blobs(ref, missing, *blobs_,
+                                   [&](const image::Digest& d, uint64_t done, uint64_t total) {
+                                     out.bytes(d, "Downloading", done, total);
+                                     if (done == total && out.first_done(d)) {
+                                       out.layer(d, "Verifying Checksum");
+                                       out.layer(d, "Download complete");
+                                     }
+                                   });
   if (!status) return std::unexpected(status.error());
 
   Json layers = Json::array();
@@ -293,10 +301,8 @@ Result<PullResult> ImageService::pull(const image::Reference& ref,
   if (!id) return wrap(id.error(), "pull " + ref.familiar_str());
   for (const auto& l : missing) out.layer(l.digest, "Pull complete");
   bool updated = !*before || **before != *id;
-  return PullResult{.id = *id,
-                    .digest = top->digest.str(),
-                    .familiar = ref.familiar_str(),
-                    .updated = updated};
+  return PullResult{
+      .id = *id, .digest = top->digest.str(), .familiar = ref.familiar_str(), .updated = updated};
 }
 
 Result<PushResult> ImageService::push(const image::Reference& ref,
