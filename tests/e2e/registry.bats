@@ -9,10 +9,11 @@
 load ../lib/daemon
 
 REG=127.0.0.1:5000
+REG_AUTH=127.0.0.1:5001
 
 setup_file() {
   daemon_setup_file
-  export RG_PID='' RG_SKIP=''
+  export RG_PID='' RG_AUTH_PID='' RG_SKIP=''
   [ -z "${DAEMON_SKIP:-}" ] && [ -z "${DAEMON_ERROR:-}" ] || return 0
   if ! command -v docker-registry >/dev/null; then
     export RG_SKIP="skipped, because docker-registry is not installed (apt-get install docker-registry)"
@@ -20,7 +21,7 @@ setup_file() {
   fi
   # The daemon again, with the registry in its daemon.json.
   stop_silod
-  echo "{\"insecure-registries\": [\"$REG\"]}" >"$CONF"
+  echo "{\"insecure-registries\": [\"$REG\", \"$REG_AUTH\"]}" >"$CONF"
   if ! start_silod >"$TH_DIR/start.err" 2>&1; then
     export DAEMON_ERROR="silod did not start with $CONF: $(cat "$TH_DIR/start.err")"
     return 0
@@ -33,25 +34,52 @@ log: {level: warn}
 storage: {filesystem: {rootdirectory: $TH_DIR/registry/data}, delete: {enabled: true}}
 http: {addr: "$REG"}
 EOF
+  # A second registry that asks for a password (htpasswd, bcrypt): alice / secret.
+  mkdir -p "$TH_DIR/registry-auth"
+  python3 -c 'import crypt; print("alice:" + crypt.crypt("secret", crypt.mksalt(crypt.METHOD_BLOWFISH)))' \
+    >"$TH_DIR/registry-auth/htpasswd" 2>/dev/null || rm -f "$TH_DIR/registry-auth/htpasswd"
+  cat >"$TH_DIR/registry-auth/config.yml" <<EOF
+version: 0.1
+log: {level: warn}
+storage: {filesystem: {rootdirectory: $TH_DIR/registry-auth/data}}
+http: {addr: "$REG_AUTH"}
+auth: {htpasswd: {realm: silo-test, path: $TH_DIR/registry-auth/htpasswd}}
+EOF
+  start_registry "$TH_DIR/registry" "$REG" RG_PID || return 0
+  [ -s "$TH_DIR/registry-auth/htpasswd" ] || return 0
+  start_registry "$TH_DIR/registry-auth" "$REG_AUTH" RG_AUTH_PID || return 0
+}
+
+# start_registry DIR ADDR PIDVAR: docker-registry with DIR/config.yml in the test host,
+# its pid exported in PIDVAR; waits until /v2/ answers (a 401 counts).
+start_registry() {
+  local dir=$1 addr=$2 var=$3 pid i
   # nsenter execs the registry in place, so $! is the registry's own pid.
-  nsenter --net="/run/netns/$TH_NS" docker-registry serve "$TH_DIR/registry/config.yml" \
-    >"$TH_DIR/registry/log" 2>&1 </dev/null 3>&- &
-  RG_PID=$!
-  local i
+  nsenter --net="/run/netns/$TH_NS" docker-registry serve "$dir/config.yml" \
+    >"$dir/log" 2>&1 </dev/null 3>&- &
+  pid=$!
+  export "$var=$pid"
   for ((i = 0; i < 100; i++)); do
-    th_in_host curl -s -o /dev/null "http://$REG/v2/" && return 0
-    kill -0 "$RG_PID" 2>/dev/null || break
+    th_in_host curl -s -o /dev/null "http://$addr/v2/" && return 0
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  export DAEMON_ERROR="docker-registry did not start: $(cat "$TH_DIR/registry/log")"
+  export DAEMON_ERROR="docker-registry on $addr did not start: $(cat "$dir/log")"
+  return 1
 }
 
 teardown_file() {
-  if [ -n "${RG_PID:-}" ]; then
-    kill "$RG_PID" 2>/dev/null || true
-    wait "$RG_PID" 2>/dev/null || true
-  fi
+  local pid
+  for pid in "${RG_PID:-}" "${RG_AUTH_PID:-}"; do
+    [ -n "$pid" ] || continue
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   daemon_teardown_file
+}
+
+require_auth_registry() {
+  [ -n "${RG_AUTH_PID:-}" ] || skip "skipped, because python3's crypt module could not make a bcrypt htpasswd"
 }
 
 setup() {
@@ -235,4 +263,42 @@ registry_digest() {
   run env HOME="$home" timeout 60 nsenter --net="/run/netns/$TH_NS" "$SILO_CLI" -H "unix://$SOCK" logout "$REG"
   [ "$output" = "Removing login credentials for $REG" ]
   [ "$(jq -r --arg r "$REG" '.auths[$r] // "gone"' "$home/.silo/config.json")" = gone ]
+}
+
+@test "registry: a registry that asks for a password: login refused, then accepted; push with and without credentials" {
+  require_auth_registry
+  require_docker
+  run dk login -u alice -p wrong "$REG_AUTH"
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"unauthorized: incorrect username or password"* ]]
+  dk tag busybox "$REG_AUTH/test/private:1"
+  run dk push "$REG_AUTH/test/private:1"
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"$REG_AUTH/test/private"* ]]
+  run dk login -u alice -p secret "$REG_AUTH"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"Login Succeeded"* ]]
+  # The docker CLI keeps the credentials and sends them as X-Registry-Auth.
+  run dk push "$REG_AUTH/test/private:1"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"1: digest: sha256:"* ]]
+  dk rmi "$REG_AUTH/test/private:1"
+  run dk pull "$REG_AUTH/test/private:1"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  dk logout "$REG_AUTH"
+}
+
+@test "registry: pulling for another platform is refused with the platforms named" {
+  require_docker
+  dk tag busybox "$REG/test/plat:1"
+  dk push "$REG/test/plat:1" >/dev/null
+  run dk pull --platform linux/s390x "$REG/test/plat:1"
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"does not match the specified platform: wanted linux/s390x, actual: linux/"* ]]
 }

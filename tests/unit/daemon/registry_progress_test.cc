@@ -19,8 +19,8 @@ TEST(ProgressBar, AsJsonProgressString) {
   EXPECT_EQ(progress_bar(-1, -1), "");
   EXPECT_EQ(progress_bar(0, 0), "");
   EXPECT_EQ(progress_bar(0, 1000), "[>" + std::string(50, ' ') + "]       0B/1kB");
-  EXPECT_EQ(progress_bar(500, 1000), "[" + std::string(25, '=') + ">" + std::string(25, ' ') +
-                                         "]     500B/1kB");
+  EXPECT_EQ(progress_bar(500, 1000),
+            "[" + std::string(25, '=') + ">" + std::string(25, ' ') + "]     500B/1kB");
   EXPECT_EQ(progress_bar(1240, 1240), "[" + std::string(50, '=') + ">]   1.24kB/1.24kB");
   // A current past the total drops the total, as dockerd.
   EXPECT_EQ(progress_bar(2000, 1000), "[" + std::string(50, '=') + ">]      2kB");
@@ -40,8 +40,7 @@ TEST(ProgressLine, FieldOrderAndEscapingAsDockerd) {
                            .layer = true}),
             "{\"status\":\"Downloading\",\"progressDetail\":{\"current\":1240,\"total\":1240},"
             "\"progress\":\"[" +
-                std::string(50, '=') +
-                "\\u003e]   1.24kB/1.24kB\",\"id\":\"a3ed95caeb02\"}\n");
+                std::string(50, '=') + "\\u003e]   1.24kB/1.24kB\",\"id\":\"a3ed95caeb02\"}\n");
   EXPECT_EQ(status_line("Digest: sha256:ab"), "{\"status\":\"Digest: sha256:ab\"}\n");
   EXPECT_EQ(error_line("manifest unknown <x>"),
             "{\"errorDetail\":{\"message\":\"manifest unknown \\u003cx\\u003e\"},"
@@ -50,10 +49,10 @@ TEST(ProgressLine, FieldOrderAndEscapingAsDockerd) {
 
 TEST(RegistryAuth, DecodesUrlAndStdBase64PaddedOrNot) {
   // {"username":"u","password":"p?>","serveraddress":"127.0.0.1:5000"}
-  const std::string json =
-      R"({"username":"u","password":"p?>","serveraddress":"127.0.0.1:5000"})";
+  const std::string json = R"({"username":"u","password":"p?>","serveraddress":"127.0.0.1:5000"})";
   // Encoded with the URL alphabet ('-' and '_' appear for "?>"-bearing input).
-  std::string std64 = "eyJ1c2VybmFtZSI6InUiLCJwYXNzd29yZCI6InA/PiIsInNlcnZlcmFkZHJlc3MiOiIxMjcuMC4wLjE6NTAwMCJ9";
+  std::string std64 =
+      "eyJ1c2VybmFtZSI6InUiLCJwYXNzd29yZCI6InA/PiIsInNlcnZlcmFkZHJlc3MiOiIxMjcuMC4wLjE6NTAwMCJ9";
   auto raw = base64_decode(std64);
   ASSERT_TRUE(raw) << raw.error().message;
   EXPECT_EQ(*raw, json);
