@@ -214,7 +214,9 @@ Status Client::stream(std::string_view method, const std::string& path,
   auto pre = prefix();
   if (!pre) return std::unexpected(pre.error());
   Conn c;
-  SILO_TRY(send_request(c, socket_path_, host_, make_request(method, *pre + path, body, {}, {})));
+  auto req = make_request(method, *pre + path, body, {}, {});
+  for (const auto& [name, value] : stream_headers_) req.set(name, value);
+  SILO_TRY(send_request(c, socket_path_, host_, std::move(req)));
   boost::system::error_code ec;
   beast::flat_buffer buf;
   http::response_parser<http::buffer_body> p;

@@ -74,6 +74,11 @@ class Client {
   // Reads the answer of a request made with send(). Non-2xx statuses are errors.
   [[nodiscard]] Result<HttpResponse> finish(UniqueFd conn);
 
+  // A header field sent with every stream() request (X-Registry-Auth for pull and push).
+  void set_stream_header(std::string name, std::string value) {
+    stream_headers_[std::move(name)] = std::move(value);
+  }
+
   // "/v1.41" or lower when the daemon's /_ping says it speaks an older version.
   [[nodiscard]] Result<std::string> prefix();
   // The host string this client was made with.
@@ -83,6 +88,7 @@ class Client {
   std::string host_;
   std::string socket_path_;
   std::optional<std::string> prefix_;
+  std::map<std::string, std::string> stream_headers_;
 };
 
 // Converts a non-2xx response into the error docker prints for it.

@@ -55,6 +55,12 @@ int cmd_load(Client& c, const Args& a);
 int cmd_save(Client& c, const Args& a);
 int cmd_commit(Client& c, const Args& a);
 
+// Registries (cmd_images_registry.cc).
+int cmd_pull(Client& c, const Args& a);
+int cmd_push(Client& c, const Args& a);
+int cmd_login(Client& c, const Args& a);
+int cmd_logout(Client& c, const Args& a);
+
 // Copying files (cmd_cp.cc).
 int cmd_cp(Client& c, const Args& a);
 

@@ -22,7 +22,9 @@ const std::map<std::string, Fn>& commands() {
       {"system", cmd_system},   {"volume", cmd_volume},   {"cp", cmd_cp},
       {"images", cmd_images},   {"image", cmd_image},     {"rmi", cmd_rmi},
       {"tag", cmd_tag},         {"history", cmd_history}, {"import", cmd_import},
-      {"load", cmd_load},       {"save", cmd_save},       {"commit", cmd_commit}};
+      {"load", cmd_load},       {"save", cmd_save},       {"commit", cmd_commit},
+      {"pull", cmd_pull},       {"push", cmd_push},       {"login", cmd_login},
+      {"logout", cmd_logout}};
   return m;
 }
 

@@ -43,8 +43,11 @@ struct Context {
 // POST /images/load, GET /images/get and /images/{name}/get, POST /commit
 // (routes_images_archive.cc).
 [[nodiscard]] Status add_image_archive_routes(api::Router& router, const Context& ctx);
-// docker import: POST /images/create with fromSrc (the route itself serves pulls too).
+// docker import: POST /images/create with fromSrc (routes_images_registry.cc serves the
+// route and hands imports here).
 [[nodiscard]] Result<api::Response> images_import(const Context& ctx, api::Call& c);
+// POST /images/create (pull), POST /images/{name}/push, POST /auth (routes_images_registry.cc).
+[[nodiscard]] Status add_image_registry_routes(api::Router& router, const Context& ctx);
 // Container I/O: logs, attach (+ attach/ws is not served), resize; exec create, start,
 // inspect, resize (routes_io.cc).
 [[nodiscard]] Status add_io_routes(api::Router& router, const Context& ctx);

@@ -65,15 +65,6 @@ Status add_image_archive_routes(api::Router& router, const Context& ctx) {
                       [save](Call& c) { return save(c, c.req.query.get_all("names")); }));
   SILO_TRY(router.add("GET", "/images/{name:.*}/get",
                       [save](Call& c) { return save(c, {std::string(c.req.param("name"))}); }));
-  SILO_TRY(router.add(
-      "POST", "/images/create",
-      [cx](Call& c) -> Result<Response> {
-        if (c.req.query.has("fromSrc")) return images_import(*cx, c);
-        return fail(Code::NotFound, "pull access denied for " + c.req.query.get("fromImage") +
-                                        ": this silod has no registry client yet; load or "
-                                        "import the image instead");
-      },
-      api::RouteOptions{.stream_body = true}));
   return router.add("POST", "/commit", [cx](Call& c) -> Result<Response> {
     std::string container = c.req.query.get("container");
     if (container.empty()) return fail(Code::Invalid, "no container given: commit?container=NAME");

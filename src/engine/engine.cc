@@ -12,6 +12,8 @@
 #include "common/sys.h"
 #include "engine/engine_impl.h"
 #include "engine/seed_image.h"
+#include "image/platform.h"
+#include "image/reference.h"
 #include "runtime/cgroup/cgroup.h"
 #include "runtime/container.h"
 
@@ -316,6 +318,47 @@ Result<std::string> Engine::commit(std::string_view container, std::string_view 
   auto id = impl_->images->commit(rec->image_id, paths(rec->id).upper, ref, std::move(o));
   if (id) impl_->events->publish({.type = "image", .action = "commit", .actor_id = *id});
   return id;
+}
+
+namespace {
+
+// The registry options of daemon.json, with the caller's credentials for `domain`.
+image::RegistryOptions registry_options(const DaemonConfig& cfg, const std::string& domain,
+                                        const std::optional<image::Credentials>& creds) {
+  image::RegistryOptions o;
+  o.insecure_registries = cfg.insecure_registries;
+  if (creds && !creds->username.empty()) o.credentials[domain] = *creds;
+  return o;
+}
+
+}  // namespace
+
+Result<PullResult> Engine::pull_image(std::string_view ref, std::string_view platform,
+                                      const std::optional<image::Credentials>& creds,
+                                      const RegistryProgressFn& progress) {
+  auto r = image::parse_reference(ref);
+  if (!r) return std::unexpected(r.error());
+  image::Platform want = image::host_platform();
+  if (!platform.empty()) {
+    auto p = image::parse_platform(platform);
+    if (!p) return std::unexpected(p.error());
+    want = *p;
+  }
+  return impl_->images->pull(*r, want, registry_options(opts_.config, r->domain, creds),
+                             progress);
+}
+
+Result<PushResult> Engine::push_image(std::string_view ref,
+                                      const std::optional<image::Credentials>& creds,
+                                      const RegistryProgressFn& progress) {
+  auto r = image::parse_reference(ref);
+  if (!r) return std::unexpected(r.error());
+  return impl_->images->push(*r, registry_options(opts_.config, r->domain, creds), progress);
+}
+
+Status Engine::registry_login(std::string_view server, const image::Credentials& creds) {
+  std::string host(server.empty() ? image::kDefaultDomain : server);
+  return ImageService::login(host, registry_options(opts_.config, host, creds), creds);
 }
 
 // Recorded at create; a container made before the lowers were recorded gets its image's.

@@ -37,6 +37,7 @@
 #include "engine/container_config.h"
 #include "engine/events.h"
 #include "engine/store.h"
+#include "image/registry.h"
 
 namespace silo::engine {
 
@@ -83,6 +84,34 @@ struct ImageRef {
   std::vector<std::string> lowers;   // unpacked layers for overlayfs, top first
   ImageConfig config;
   Json inspect = Json::object();  // Docker's ImageInspect
+};
+
+// One progress message of a pull or push, as dockerd's jsonmessage carries it: `id` is a
+// layer's 12-hex short digest (or the tag for "Pulling from"), `current`/`total` are bytes
+// moved while "Downloading" or "Pushing" (-1 when the message has none). `layer` marks a
+// per-layer message, which dockerd sends with an (empty) progressDetail.
+struct RegistryProgress {
+  std::string id;
+  std::string status;
+  int64_t current = -1, total = -1;
+  bool layer = false;
+};
+// Called from the pull's or push's worker threads, one call at a time.
+using RegistryProgressFn = std::function<void(const RegistryProgress&)>;
+
+// What a pull did: the manifest digest it recorded and whether the tag moved.
+struct PullResult {
+  std::string id;        // image id
+  std::string digest;    // "sha256:…" of the manifest (or index) pulled
+  std::string familiar;  // "busybox:latest", or "name@sha256:…" when pulled by digest
+  bool updated = false;  // false: "Image is up to date for …"
+};
+
+// What a push did: the tag pushed, the manifest's digest and its size in bytes.
+struct PushResult {
+  std::string tag;
+  std::string digest;
+  size_t size = 0;
 };
 
 class Engine {
@@ -161,6 +190,21 @@ class Engine {
   [[nodiscard]] Result<std::string> commit(std::string_view container, std::string_view ref,
                                            const std::vector<std::string>& changes,
                                            std::string_view author, std::string_view comment);
+  // docker pull `ref` (normalised with :latest) for `platform` ("" = the host's) from its
+  // registry with `creds` when given; insecure-registries from daemon.json. Errors: the
+  // registry client's (NotFound "manifest for … not found: manifest unknown", Permission),
+  // Invalid for a platform that does not match.
+  [[nodiscard]] Result<PullResult> pull_image(std::string_view ref, std::string_view platform,
+                                              const std::optional<image::Credentials>& creds,
+                                              const RegistryProgressFn& progress);
+  // docker push `ref` (a local name that is also the target; :latest when untagged).
+  // Errors: NotFound "An image does not exist locally with the tag: …", the registry's.
+  [[nodiscard]] Result<PushResult> push_image(std::string_view ref,
+                                              const std::optional<image::Credentials>& creds,
+                                              const RegistryProgressFn& progress);
+  // docker login: checks `creds` against registry `server` ("" = Docker Hub). Permission
+  // "unauthorized: incorrect username or password" when the registry refuses them.
+  [[nodiscard]] Status registry_login(std::string_view server, const image::Credentials& creds);
   // The overlay lower directories of container `rec`, top layer first.
   [[nodiscard]] Result<std::vector<std::string>> lowers(const ContainerRecord& rec);
 

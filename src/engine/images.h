@@ -19,6 +19,7 @@
 #include "image/blob_store.h"
 #include "image/image_import.h"
 #include "image/layer_diff.h"
+#include "image/registry.h"
 
 namespace silo::engine {
 
@@ -97,6 +98,29 @@ class ImageService {
   std::string root_;
   std::unique_ptr<image::BlobStore> blobs_;
   std::mutex unpack_mu_;  // one unpack of a layer at a time
+
+ public:
+  // --- registry (images_registry.cc) ---
+
+  // docker pull: the manifest of `ref` (the `platform` entry of a list or index), its
+  // config and missing layers fetched into blobs() in parallel, then add() with the tag
+  // and the digest ref (RepoDigests). The manifest blobs are kept for push.
+  [[nodiscard]] Result<PullResult> pull(const image::Reference& ref,
+                                        const image::Platform& platform,
+                                        const image::RegistryOptions& options,
+                                        const RegistryProgressFn& progress);
+  // docker push: the image `ref` names, to `ref`'s repository: blobs the registry lacks
+  // (mounted from another repository of the same registry when the image came from one),
+  // then the stored manifest (or a schema-2 one made from config and layers); the pushed
+  // digest becomes a RepoDigest.
+  [[nodiscard]] Result<PushResult> push(const image::Reference& ref,
+                                        const image::RegistryOptions& options,
+                                        const RegistryProgressFn& progress);
+  // docker login: GET /v2/ on registry `host` with `creds` (Basic, or a Bearer token
+  // fetched with them). Permission "unauthorized: incorrect username or password".
+  [[nodiscard]] static Status login(const std::string& host,
+                                    const image::RegistryOptions& options,
+                                    const image::Credentials& creds);
 };
 
 // Chain ids of `diff_ids` (OCI image spec): the first is its diff_id, each next one the
