@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "common/base64.h"
 
 namespace silo::cli {
 namespace {
@@ -17,38 +18,38 @@ namespace {
 // ICU, nettle and six compressors) made the dynamic loader take ~9 ms of a 13 ms CLI
 // start (perf record of `silo run`, this machine), and every `silo run` pays that start.
 // The header still types every pointer, so a call cannot disagree with the library.
-#define SILO_ARCHIVE_FUNCTIONS(X) \
-  X(archive_entry_filetype) \
-  X(archive_entry_free) \
-  X(archive_entry_hardlink) \
-  X(archive_entry_new) \
-  X(archive_entry_pathname) \
-  X(archive_entry_set_hardlink) \
-  X(archive_entry_set_pathname) \
-  X(archive_entry_size) \
-  X(archive_entry_sourcepath) \
-  X(archive_error_string) \
-  X(archive_read_data_block) \
-  X(archive_read_disk_descend) \
-  X(archive_read_disk_new) \
-  X(archive_read_disk_open) \
+#define SILO_ARCHIVE_FUNCTIONS(X)          \
+  X(archive_entry_filetype)                \
+  X(archive_entry_free)                    \
+  X(archive_entry_hardlink)                \
+  X(archive_entry_new)                     \
+  X(archive_entry_pathname)                \
+  X(archive_entry_set_hardlink)            \
+  X(archive_entry_set_pathname)            \
+  X(archive_entry_size)                    \
+  X(archive_entry_sourcepath)              \
+  X(archive_error_string)                  \
+  X(archive_read_data_block)               \
+  X(archive_read_disk_descend)             \
+  X(archive_read_disk_new)                 \
+  X(archive_read_disk_open)                \
   X(archive_read_disk_set_standard_lookup) \
-  X(archive_read_free) \
-  X(archive_read_new) \
-  X(archive_read_next_header) \
-  X(archive_read_next_header2) \
-  X(archive_read_open_memory) \
-  X(archive_read_support_format_tar) \
-  X(archive_write_close) \
-  X(archive_write_data) \
-  X(archive_write_data_block) \
-  X(archive_write_disk_new) \
-  X(archive_write_disk_set_options) \
-  X(archive_write_free) \
-  X(archive_write_finish_entry) \
-  X(archive_write_header) \
-  X(archive_write_new) \
-  X(archive_write_open) \
+  X(archive_read_free)                     \
+  X(archive_read_new)                      \
+  X(archive_read_next_header)              \
+  X(archive_read_next_header2)             \
+  X(archive_read_open_memory)              \
+  X(archive_read_support_format_tar)       \
+  X(archive_write_close)                   \
+  X(archive_write_data)                    \
+  X(archive_write_data_block)              \
+  X(archive_write_disk_new)                \
+  X(archive_write_disk_set_options)        \
+  X(archive_write_free)                    \
+  X(archive_write_finish_entry)            \
+  X(archive_write_header)                  \
+  X(archive_write_new)                     \
+  X(archive_write_open)                    \
   X(archive_write_set_bytes_in_last_block) \
   X(archive_write_set_format_pax_restricted)
 
@@ -66,11 +67,11 @@ Result<const Libarchive*> load_libarchive() {
       return fail(Code::Internal, std::string("silo cp needs ") + SILO_LIBARCHIVE_SONAME + ": " +
                                       ::dlerror() + "; install the libarchive13 package");
     static Libarchive lib;
-#define X(f)                                                                          \
-  lib.f = reinterpret_cast<decltype(&::f)>(::dlsym(h, #f));                         \
-  if (!lib.f)                                                                         \
-    return fail(Code::Internal, SILO_LIBARCHIVE_SONAME " lacks " #f                     \
-                                "; install the libarchive13 package");
+#define X(f)                                                \
+  lib.f = reinterpret_cast<decltype(&::f)>(::dlsym(h, #f)); \
+  if (!lib.f)                                               \
+    return fail(Code::Internal,                             \
+                SILO_LIBARCHIVE_SONAME " lacks " #f "; install the libarchive13 package");
     SILO_ARCHIVE_FUNCTIONS(X)
 #undef X
     return &lib;
@@ -79,7 +80,9 @@ Result<const Libarchive*> load_libarchive() {
 }
 
 // The library; cmd_cp loads it before any copy, so here it is always there.
-const Libarchive& lib() { return **load_libarchive(); }
+const Libarchive& lib() {
+  return **load_libarchive();
+}
 
 using ReadArchive = std::unique_ptr<archive, decltype(&archive_read_free)>;
 using WriteArchive = std::unique_ptr<archive, decltype(&archive_write_free)>;
@@ -108,24 +111,6 @@ std::string rename_first(const std::string& entry, const std::string& name) {
 // docker cp's "SRC/." : the directory's contents, not the directory.
 bool contents_only(const std::string& path) {
   return path == "." || path.ends_with("/.");
-}
-
-std::string b64decode(const std::string& in) {
-  static const std::string chars =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int val = 0, bits = -8;
-  for (char c : in) {
-    auto pos = chars.find(c);
-    if (pos == std::string::npos) break;
-    val = (val << 6) + static_cast<int>(pos);
-    bits += 6;
-    if (bits >= 0) {
-      out += static_cast<char>((val >> bits) & 0xFF);
-      bits -= 8;
-    }
-  }
-  return out;
 }
 
 Error arc_error(archive* a, const std::string& what) {
@@ -229,7 +214,8 @@ Result<std::string> make_tar(const std::string& src, const std::string& name) {
       }
       char buf[65536];
       size_t n;
-      while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) lib().archive_write_data(outa.get(), buf, n);
+      while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+        lib().archive_write_data(outa.get(), buf, n);
       std::fclose(f);
     }
     lib().archive_entry_free(e);
@@ -283,8 +269,8 @@ int copy_to(Client& c, const std::string& src, const std::string& ctr, const std
   if (!head) return print_error(head.error());
   std::string dir = dst, name = contents_only(src) ? "" : base_name(src);
   if (head->status == 200) {
-    auto stat_json =
-        Json::parse(b64decode(head->header("x-docker-container-path-stat")), nullptr, false);
+    auto stat_json = Json::parse(
+        base64_decode(head->header("x-docker-container-path-stat")).value_or(""), nullptr, false);
     uint32_t mode = stat_json.is_object() ? stat_json.value("mode", 0u) : 0u;
     if (!(mode & (1u << 31))) {  // an existing file: replace it
       dir = dir_name(dst);

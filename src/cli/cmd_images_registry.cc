@@ -13,55 +13,12 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "common/base64.h"
 
 namespace silo::cli {
 namespace {
 
 constexpr const char* kHubServer = "https://index.docker.io/v1/";
-
-std::string base64(std::string_view in, bool url) {
-  const char* alphabet = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-                             : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (size_t i = 0; i < in.size(); i += 3) {
-    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<uint8_t>(in[i + 1]) << 8;
-    if (i + 2 < in.size()) v |= static_cast<uint8_t>(in[i + 2]);
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += i + 1 < in.size() ? alphabet[(v >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? alphabet[v & 63] : '=';
-  }
-  return out;
-}
-
-std::string unbase64(std::string_view in) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v;
-    if (c >= 'A' && c <= 'Z')
-      v = c - 'A';
-    else if (c >= 'a' && c <= 'z')
-      v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9')
-      v = c - '0' + 52;
-    else if (c == '+' || c == '-')
-      v = 62;
-    else if (c == '/' || c == '_')
-      v = 63;
-    else
-      break;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  return out;
-}
 
 // The registry an image name lives on, as the config file keys it: the first component
 // when it is a host ("localhost", has a '.' or a ':'), else Docker Hub.
@@ -129,13 +86,13 @@ std::string registry_auth(const std::string& image) {
   std::string server = server_of(image);
   const Json auths = cfg->value("auths", Json::object());
   if (!auths.contains(server)) return "";
-  std::string up = unbase64(auths[server].value("auth", ""));
+  std::string up = base64_decode(auths[server].value("auth", "")).value_or("");
   auto colon = up.find(':');
   if (colon == std::string::npos) return "";
   Json a = {{"username", up.substr(0, colon)},
             {"password", up.substr(colon + 1)},
             {"serveraddress", server}};
-  return base64(a.dump(), true);
+  return base64_encode(a.dump(), true);
 }
 
 // Docker's progress display: on a terminal one line per layer id, rewritten in place;
@@ -312,7 +269,7 @@ int cmd_login(Client& c, const Args& a) {
   if (!r) return print_error(r.error());
   auto cfg = load_config();
   if (!cfg) return print_error(cfg.error());
-  (*cfg)["auths"][server] = {{"auth", base64(user + ":" + pass, false)}};
+  (*cfg)["auths"][server] = {{"auth", base64_encode(user + ":" + pass, false)}};
   if (auto s = save_config(*cfg); !s) return print_error(s.error());
   std::cout << "Login Succeeded\n";
   return 0;

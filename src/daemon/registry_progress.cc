@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "common/base64.h"
+
 namespace silo::daemon {
 
 std::string human_size(double bytes) {
@@ -92,37 +94,6 @@ std::string error_line(std::string_view message) {
   j["errorDetail"] = Ordered{{"message", std::string(message)}};
   j["error"] = std::string(message);
   return go_escape(j.dump());
-}
-
-Result<std::string> base64_decode(std::string_view in) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v;
-    if (c >= 'A' && c <= 'Z')
-      v = c - 'A';
-    else if (c >= 'a' && c <= 'z')
-      v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9')
-      v = c - '0' + 52;
-    else if (c == '+' || c == '-')
-      v = 62;
-    else if (c == '/' || c == '_')
-      v = 63;
-    else if (c == '=')
-      break;
-    else
-      return fail(Code::Invalid,
-                  "illegal base64 data: unexpected character '" + std::string(1, c) + "'");
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  return out;
 }
 
 Result<std::optional<RegistryAuth>> decode_registry_auth(std::string_view header) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/base64.h"
 #include "common/error.h"
 #include "engine/engine.h"
 #include "image/registry.h"
@@ -37,7 +38,5 @@ struct RegistryAuth {
   std::string server;  // serveraddress, "" when not given
 };
 [[nodiscard]] Result<std::optional<RegistryAuth>> decode_registry_auth(std::string_view header);
-// Base64 in either alphabet, padding optional. Invalid for other characters.
-[[nodiscard]] Result<std::string> base64_decode(std::string_view in);
 
 }  // namespace silo::daemon

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "api/http.h"
+#include "common/base64.h"
 #include "common/log.h"
 #include "daemon/routes_observe.h"
 #include "engine/archive.h"
@@ -11,25 +12,6 @@
 
 namespace silo::daemon {
 namespace {
-
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out += kAlphabet[(v >> s) & 63];
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    out += {kAlphabet[(v >> 18) & 63], kAlphabet[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += {kAlphabet[(v >> 18) & 63], kAlphabet[(v >> 12) & 63], kAlphabet[(v >> 6) & 63], '='};
-  }
-  return out;
-}
 
 // dockerd's containerFileNotFound message for a missing path.
 Error not_found(const Error& e, const std::string& path, std::string_view container) {
@@ -75,7 +57,7 @@ Result<std::string> stat_header(const std::string& root, const std::string& path
                                 std::string_view name) {
   auto st = engine::stat_in_root(root, path);
   if (!st) return std::unexpected(not_found(st.error(), path, name));
-  return base64(engine::path_stat_json(*st).dump());
+  return base64_encode(engine::path_stat_json(*st).dump());
 }
 
 Result<api::Response> archive_head(const Context& ctx, const api::Request& req) {

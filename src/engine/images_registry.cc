@@ -5,6 +5,7 @@
 #include <mutex>
 #include <set>
 
+#include "common/base64.h"
 #include "engine/images.h"
 #include "image/config.h"
 #include "image/manifest.h"
@@ -143,22 +144,6 @@ Result<std::pair<std::string, std::string>> make_manifest(const ImageRecord& rec
   return std::pair{m.dump(3), std::string(image::media_type::kDockerManifest)};
 }
 
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (size_t i = 0; i < in.size(); i += 3) {
-    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<uint8_t>(in[i + 1]) << 8;
-    if (i + 2 < in.size()) v |= static_cast<uint8_t>(in[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? kAlphabet[v & 63] : '=';
-  }
-  return out;
-}
-
 // key="value" pairs of a WWW-Authenticate challenge after its scheme.
 std::map<std::string, std::string> challenge_params(const std::string& h) {
   std::map<std::string, std::string> out;
@@ -191,7 +176,7 @@ Status ImageService::login(const std::string& host, const image::RegistryOptions
   image::Reference probe{.domain = host, .path = "library/silo", .tag = "latest"};
   image::Endpoint ep = image::resolve_endpoint(probe, options);
   auto transport = image::make_curl_transport();
-  const std::string basic = "Basic " + base64(creds.username + ":" + creds.password);
+  const std::string basic = "Basic " + base64_encode(creds.username + ":" + creds.password);
   Error last{0, Code::Unavailable, "login to " + host + ": no scheme to try"};
   for (const auto& scheme : ep.schemes) {
     image::HttpRequest req;

@@ -1,7 +1,6 @@
 #include "image/registry.h"
 
-#include <openssl/evp.h>
-
+#include "common/base64.h"
 #include "common/json.h"
 #include "image/registry_call.h"
 
@@ -17,15 +16,6 @@ bool is_loopback_host(std::string_view host_port) {
     host = host.substr(0, colon);
   }
   return host == "localhost" || host == "::1" || host.starts_with("127.");
-}
-
-std::string base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
 }
 
 std::string query_escape(std::string_view s) {
@@ -240,7 +230,8 @@ Status RegistryClient::authorize(Call& call, const HttpResponse& challenge_respo
   std::string domain = call.ep.host == "registry-1.docker.io" ? "docker.io" : call.ep.host;
   if (auto it = options_.credentials.find(domain); it != options_.credentials.end())
     creds = &it->second;
-  std::string basic = creds ? "Basic " + base64(creds->username + ":" + creds->password) : "";
+  std::string basic =
+      creds ? "Basic " + base64_encode(creds->username + ":" + creds->password) : "";
   std::string value;
   if (c.scheme == "basic") {
     if (!creds) return {};  // the retry gets 401 again, reported as access denied
