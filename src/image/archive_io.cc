@@ -18,25 +18,19 @@ namespace {
 
 constexpr size_t kChunk = 64 * 1024;
 
-struct Source {
-  const ReadFn* src;
-  std::vector<char> buf = std::vector<char>(kChunk);
-  std::optional<Error> error;
-
-  static la_ssize_t read(archive* a, void* self, const void** out) {
-    auto* s = static_cast<Source*>(self);
-    auto n = (*s->src)(s->buf.data(), s->buf.size());
-    if (!n) {
-      s->error = n.error();
-      archive_set_error(a, EIO, "%s", n.error().message.c_str());
-      return -1;
-    }
-    *out = s->buf.data();
-    return static_cast<la_ssize_t>(*n);
-  }
-};
-
 }  // namespace
+
+ssize_t ArchiveSource::read(archive* a, void* self, const void** out) {
+  auto* s = static_cast<ArchiveSource*>(self);
+  auto n = (*s->src)(s->buf.data(), s->buf.size());
+  if (!n) {
+    s->error = n.error();
+    archive_set_error(a, EIO, "%s", n.error().message.c_str());
+    return -1;
+  }
+  *out = s->buf.data();
+  return static_cast<ssize_t>(*n);
+}
 
 ReadFn fd_reader(int fd, std::string what) {
   return [fd, what = std::move(what)](char* buf, size_t len) -> Result<size_t> {
@@ -54,7 +48,7 @@ Result<PlainStream> decompress(const ReadFn& src, const WriteFn* out, std::strin
   archive_read_support_filter_all(a.get());
   archive_read_support_format_raw(a.get());
   archive_read_support_format_empty(a.get());
-  Source s{.src = &src};
+  ArchiveSource s{.src = &src};
   auto bad = [&](std::string_view step) -> std::unexpected<Error> {
     if (s.error) return wrap(*s.error, what);
     const char* msg = archive_error_string(a.get());
@@ -62,7 +56,7 @@ Result<PlainStream> decompress(const ReadFn& src, const WriteFn* out, std::strin
                                    (msg ? msg : "unreadable") +
                                    "; expected a plain, gzip, bzip2, xz or zstd stream");
   };
-  if (archive_read_open(a.get(), &s, nullptr, Source::read, nullptr) != ARCHIVE_OK)
+  if (archive_read_open(a.get(), &s, nullptr, ArchiveSource::read, nullptr) != ARCHIVE_OK)
     return bad("open");
   Sha256 hash;
   PlainStream result;

@@ -3,6 +3,8 @@
 // reading a file descriptor, decompressing a (gzip/bz2/xz/zstd) stream with libarchive while
 // hashing it, and writing a tar entry by entry to a WriteFn.
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -20,6 +22,15 @@
 struct archive;
 
 namespace silo::image::detail {
+
+// Feeds libarchive from a ReadFn: `read` is archive_read_open's read callback. A read
+// error is kept in `error`, so the caller reports it rather than libarchive's EIO text.
+struct ArchiveSource {
+  const ReadFn* src;
+  std::vector<char> buf = std::vector<char>(64 * 1024);
+  std::optional<Error> error;
+  static ssize_t read(archive* a, void* self, const void** out);
+};
 
 // A ReadFn over `fd` (not owned); read errors name `what`.
 ReadFn fd_reader(int fd, std::string what);

@@ -136,28 +136,11 @@ class Spool {
   std::map<std::string, std::string> links_;
 };
 
-struct TarSource {
-  const ReadFn* src;
-  std::vector<char> buf = std::vector<char>(kChunk);
-  std::optional<Error> error;
-  static la_ssize_t read(archive* a, void* self, const void** out) {
-    auto* s = static_cast<TarSource*>(self);
-    auto n = (*s->src)(s->buf.data(), s->buf.size());
-    if (!n) {
-      s->error = n.error();
-      archive_set_error(a, EIO, "%s", n.error().message.c_str());
-      return -1;
-    }
-    *out = s->buf.data();
-    return static_cast<la_ssize_t>(*n);
-  }
-};
-
 Status Spool::read_tar(const ReadFn& src) {
   std::unique_ptr<archive, int (*)(archive*)> a(archive_read_new(), archive_read_free);
   archive_read_support_filter_all(a.get());
   archive_read_support_format_tar(a.get());
-  TarSource s{.src = &src};
+  detail::ArchiveSource s{.src = &src};
   auto broken = [&]() -> std::unexpected<Error> {
     if (s.error) return wrap(*s.error, "load");
     const char* m = archive_error_string(a.get());
@@ -165,7 +148,7 @@ Status Spool::read_tar(const ReadFn& src) {
                                    "; expected a tar (plain or gzip) written by docker save or "
                                    "an OCI image layout");
   };
-  if (archive_read_open(a.get(), &s, nullptr, TarSource::read, nullptr) != ARCHIVE_OK)
+  if (archive_read_open(a.get(), &s, nullptr, detail::ArchiveSource::read, nullptr) != ARCHIVE_OK)
     return broken();
   archive_entry* e;
   int r;

@@ -4,23 +4,10 @@
 # namespace), and each "container" is a namespace of its own. Driven through
 # tests/tools/silo-test-net, which calls the network library.
 
-: "${SILO_BUILD:=$(cd "$BATS_TEST_DIRNAME/../../../build" && pwd)}"
-NET_TOOL=${SILO_TEST_NET:-$SILO_BUILD/tests/tools/silo-test-net}
+load netlib
 
 setup() {
-  [ "$(id -u)" = 0 ] || skip "skipped, because this test needs root (network namespaces, netlink, nftables)"
-  command -v ip >/dev/null || skip "skipped, because iproute2 (ip) is not installed"
-  command -v nsenter >/dev/null || skip "skipped, because nsenter (util-linux) is not installed"
-  command -v nft >/dev/null || skip "skipped, because nft (nftables) is not installed"
-  command -v busybox >/dev/null || skip "skipped, because busybox (ping, httpd, wget) is not installed"
-  [ -x "$NET_TOOL" ] || skip "skipped, because $NET_TOOL is not built (cmake --build build --target silo-test-net)"
-  NT_DIR=$(mktemp -d /tmp/silo-nt.XXXXXX)
-  NT_PREFIX="silo-nt-$$-${BATS_TEST_NUMBER}"
-  NT_HOST="$NT_PREFIX-host"
-  NT_NETNS=("$NT_HOST")
-  NT_PIDS=()
-  ip netns add "$NT_HOST"
-  ip -n "$NT_HOST" link set lo up
+  nt_setup
   # The test host's "uplink": a veth pair inside it with a documentation address, so the
   # host has an address of its own besides 127.0.0.1 and no route off the machine.
   ip -n "$NT_HOST" link add nt-up0 type veth peer name nt-up1
@@ -29,34 +16,7 @@ setup() {
   ip -n "$NT_HOST" link set nt-up1 up
 }
 
-# Removes everything the test made, also when it failed: its processes (by pid) and its
-# namespaces (which takes their interfaces and nftables tables with them).
-teardown() {
-  local pid ns
-  for pid in "${NT_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${NT_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  for ns in "${NT_NETNS[@]}"; do ip netns delete "$ns" 2>/dev/null || true; done
-  [ -n "${NT_DIR:-}" ] && rm -rf "$NT_DIR"
-}
-
-# Makes "container" namespaces NAME... (prefixed), remembered for teardown. Not to be
-# called in $(...): the list teardown reads would stay in the subshell.
-nt_container() {
-  local n
-  for n in "$@"; do
-    ip netns add "$NT_PREFIX-$n" || return 1
-    NT_NETNS+=("$NT_PREFIX-$n")
-  done
-}
-# The path of container namespace NAME.
-ctr_path() { echo "/run/netns/$NT_PREFIX-$1"; }
-
-net() { "$NET_TOOL" "$NT_DIR/state.json" "/run/netns/$NT_HOST" "$@"; }
-# Bounded by timeout: busybox 1.35's wget -T crashes, so no tool here sets its own.
-in_host() { timeout 20 nsenter --net="/run/netns/$NT_HOST" "$@"; }
-in_ctr() { local n=$1; shift; timeout 20 nsenter --net="/run/netns/$NT_PREFIX-$n" "$@"; }
-# The address silo-test-net printed for an endpoint ("endpoint a id … address X veth …").
-addr_of() { sed -n 's/.* address \([^ ]*\) .*/\1/p' <<<"$1"; }
+teardown() { nt_teardown; }
 
 @test "two containers on one nat network reach each other and the gateway" {
   run net network-create n1 --subnet 10.201.0.0/24
