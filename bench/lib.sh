@@ -90,12 +90,19 @@ bench_stop_silod() {
     wait "$SILOD_PID" 2>/dev/null
   fi
   SILOD_PID=
-  [ -d "$dir/run/runtime" ] || return 0
-  bench_delete_all "$build/silo-runc" "$dir/run/runtime" "$ns"
-  for f in $(grep -alsF -- "$dir/run/runtime" /proc/[0-9]*/cmdline); do
-    pid=${f#/proc/}; pid=${pid%/cmdline}
-    [ "$pid" != "$$" ] && [ "$pid" != "$BASHPID" ] || continue
-    tr '\0' '\n' <"$f" 2>/dev/null | grep -qxF -- "$dir/run/runtime" && kill -KILL "$pid" 2>/dev/null
+  if [ -d "$dir/run/runtime" ]; then
+    bench_delete_all "$build/silo-runc" "$dir/run/runtime" "$ns"
+    for f in $(grep -alsF -- "$dir/run/runtime" /proc/[0-9]*/cmdline); do
+      pid=${f#/proc/}; pid=${pid%/cmdline}
+      [ "$pid" != "$$" ] && [ "$pid" != "$BASHPID" ] || continue
+      tr '\0' '\n' <"$f" 2>/dev/null | grep -qxF -- "$dir/run/runtime" && kill -KILL "$pid" 2>/dev/null
+    done
+  fi
+  # The daemon's cgroup parent (/silo-<12 hex of sha256(data root)>), once empty.
+  local h d
+  h=$(printf %s "$dir/root" | sha256sum | cut -c1-12)
+  for d in /sys/fs/cgroup/*/"silo-$h" /sys/fs/cgroup/"silo-$h"; do
+    [ -d "$d" ] && rmdir "$d" 2>/dev/null
   done
   return 0
 }
