@@ -99,7 +99,8 @@ std::string registry_auth(const std::string& image) {
 // otherwise plain lines without the progress bars.
 class ProgressDisplay {
  public:
-  ProgressDisplay() : tty_(::isatty(STDOUT_FILENO) == 1) {}
+  // Writes to `os`, which is the terminal `fd` (or not).
+  ProgressDisplay(std::ostream& os, int fd) : os_(os), tty_(::isatty(fd) == 1) {}
 
   // One JSON message. Returns the stream's error message, if this is one.
   std::optional<std::string> show(const Json& j) {
@@ -114,32 +115,34 @@ class ProgressDisplay {
     if (status.empty()) return std::nullopt;  // aux
     std::string text = (id.empty() ? "" : id + ": ") + status + (bar.empty() ? "" : " " + bar);
     if (!tty_) {
-      if (bar.empty()) std::cout << text << "\n" << std::flush;
+      if (bar.empty()) os_ << text << "\n" << std::flush;
       return std::nullopt;
     }
     auto it = id.empty() ? lines_.end() : lines_.find(id);
     if (it == lines_.end()) {
       if (!id.empty()) lines_[id] = count_;
       ++count_;
-      std::cout << "\x1b[2K" << text << "\n" << std::flush;
+      os_ << "\x1b[2K" << text << "\n" << std::flush;
     } else {
       int up = count_ - it->second;
-      std::cout << "\x1b[" << up << "A\r\x1b[2K" << text << "\x1b[" << up << "B\r" << std::flush;
+      os_ << "\x1b[" << up << "A\r\x1b[2K" << text << "\x1b[" << up << "B\r" << std::flush;
     }
     return std::nullopt;
   }
 
  private:
+  std::ostream& os_;
   bool tty_;
   std::map<std::string, int> lines_;
   int count_ = 0;
 };
 
-// Runs a progress stream; 0, or 1 after printing the daemon's error.
-int run_stream(Client& c, const std::string& path, const std::string& image) {
+// Runs a progress stream shown on `os` (terminal `fd`); the daemon's error as an Error.
+Status stream_progress(Client& c, const std::string& path, const std::string& image,
+                       std::ostream& os, int fd) {
   std::string auth = registry_auth(image);
   if (!auth.empty()) c.set_stream_header("X-Registry-Auth", auth);
-  ProgressDisplay display;
+  ProgressDisplay display(os, fd);
   std::string pending;
   std::optional<std::string> error;
   auto s = c.stream("POST", path, std::nullopt, [&](std::string_view d) {
@@ -154,12 +157,17 @@ int run_stream(Client& c, const std::string& path, const std::string& image) {
     }
     return true;
   });
-  if (!s) return print_error(s.error());
-  if (error) {
-    std::cerr << *error << "\n";
-    return 1;
-  }
-  return 0;
+  if (!s) return s;
+  if (error) return fail(Code::NotFound, *error);
+  return {};
+}
+
+// Runs a progress stream on stdout; 0, or 1 after printing the daemon's error.
+int run_stream(Client& c, const std::string& path, const std::string& image) {
+  auto s = stream_progress(c, path, image, std::cout, STDOUT_FILENO);
+  if (s) return 0;
+  std::cerr << s.error().message << "\n";
+  return 1;
 }
 
 // "name[:tag|@digest]" -> {name, tag or digest}.
@@ -193,6 +201,12 @@ std::string read_line_from_stdin() {
 }
 
 }  // namespace
+
+Status pull_image(Client& c, const std::string& image) {
+  auto [name, tag] = split_tag(image);
+  return stream_progress(c, "/images/create" + query({{"fromImage", name}, {"tag", tag}}), image,
+                         std::cerr, STDERR_FILENO);
+}
 
 int cmd_pull(Client& c, const Args& a) {
   auto p = parse_or_usage("pull", {{"platform", true}, {"q,quiet"}, {"a,all-tags"}}, a);

@@ -27,38 +27,6 @@ int run_failure(const std::string& cmd, const Error& e) {
   return run_error_code(e.message);
 }
 
-// Pulls the image as docker run does when create says it is missing; prints progress.
-Status pull_image(Client& c, const std::string& image) {
-  std::string name = image, tag = "latest";
-  auto colon = image.rfind(':');
-  if (colon != std::string::npos && image.find('/', colon) == std::string::npos) {
-    name = image.substr(0, colon);
-    tag = image.substr(colon + 1);
-  }
-  std::string pending;
-  Status result;
-  auto s = c.stream("POST", "/images/create" + query({{"fromImage", name}, {"tag", tag}}),
-                    std::nullopt, [&](std::string_view d) {
-                      pending.append(d);
-                      size_t nl;
-                      while ((nl = pending.find('\n')) != std::string::npos) {
-                        auto j = Json::parse(pending.substr(0, nl), nullptr, false);
-                        pending.erase(0, nl + 1);
-                        if (j.is_discarded() || !j.is_object()) continue;
-                        if (j.contains("error")) {
-                          result = fail(Code::NotFound, "Error response from daemon: " +
-                                                            j.value("error", std::string()));
-                          return false;
-                        }
-                        std::string id = j.value("id", ""), st = j.value("status", "");
-                        std::cerr << (id.empty() ? "" : id + ": ") << st << "\n";
-                      }
-                      return true;
-                    });
-  if (!s) return s;
-  return result;
-}
-
 // POST /containers/create (pulling once when the image is missing); prints warnings.
 Result<std::string> create(Client& c, const CreatePlan& plan) {
   std::string path = "/containers/create" + query({{"name", plan.name}});
@@ -68,7 +36,8 @@ Result<std::string> create(Client& c, const CreatePlan& plan) {
     std::string ref =
         plan.image.find(':') == std::string::npos ? plan.image + ":latest" : plan.image;
     std::cerr << "Unable to find image '" << ref << "' locally\n";
-    SILO_TRY(pull_image(c, plan.image));
+    if (auto pulled = pull_image(c, plan.image); !pulled)
+      return fail(Code::NotFound, "Error response from daemon: " + pulled.error().message);
     r = c.call("POST", path, plan.body);
   }
   if (!r) return std::unexpected(r.error());

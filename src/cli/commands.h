@@ -49,6 +49,9 @@ int cmd_image(Client& c, const Args& a);
 int cmd_rmi(Client& c, const Args& a);
 int cmd_tag(Client& c, const Args& a);
 int cmd_history(Client& c, const Args& a);
+// docker run's pull of a missing image: the progress on stderr, the stored credentials
+// sent (cmd_images_registry.cc). Errors carry the daemon's message.
+[[nodiscard]] Status pull_image(Client& c, const std::string& image);
 // Images to and from archives (cmd_images_archive.cc).
 int cmd_import(Client& c, const Args& a);
 int cmd_load(Client& c, const Args& a);

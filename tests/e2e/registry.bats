@@ -291,6 +291,23 @@ registry_digest() {
   echo "$output"
   [ "$status" -eq 0 ]
   dk logout "$REG_AUTH"
+  # silo run pulls a missing image with the credentials silo login kept (and fails
+  # without them).
+  require_silo_cli
+  local home="$TH_DIR/home-run"
+  mkdir -p "$home"
+  dk rmi "$REG_AUTH/test/private:1"
+  srun() { env HOME="$home" timeout 60 nsenter --net="/run/netns/$TH_NS" "$SILO_CLI" -H "unix://$SOCK" "$@"; }
+  run srun run --rm --network none "$REG_AUTH/test/private:1" echo pulled
+  echo "$output"
+  [ "$status" -ne 0 ]
+  run srun login -u alice -p secret "$REG_AUTH"
+  [ "$status" -eq 0 ]
+  run srun run --rm --network none "$REG_AUTH/test/private:1" echo pulled
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = pulled ]
+  [[ "$output" == *"Unable to find image '$REG_AUTH/test/private:1' locally"* ]]
 }
 
 @test "registry: pulling for another platform is refused with the platforms named" {
