@@ -186,6 +186,47 @@ int images_inspect(Client& c, const Args& a) {
 
 }  // namespace
 
+Result<double> prune_images(Client& c, bool all, const std::vector<std::string>& filters) {
+  std::vector<std::string> f = filters;
+  if (all) f.push_back("dangling=false");
+  auto r = c.call("POST", "/images/prune" + query({{"filters", filters_json(f)}}));
+  if (!r) return std::unexpected(r.error());
+  auto j = parse_json(r->body, "image prune report");
+  if (!j) return std::unexpected(j.error());
+  auto del = j->value("ImagesDeleted", Json::array());
+  if (del.is_array() && !del.empty()) {
+    std::cout << "Deleted Images:\n";
+    for (const auto& e : del) {
+      if (e.contains("Untagged")) std::cout << "untagged: " << e.value("Untagged", "") << "\n";
+      if (e.contains("Deleted")) std::cout << "deleted: " << e.value("Deleted", "") << "\n";
+    }
+    std::cout << "\n";
+  }
+  return static_cast<double>(j->value("SpaceReclaimed", int64_t{0}));
+}
+
+namespace {
+
+int images_prune(Client& c, const Args& a) {
+  auto p = parse_or_usage("image prune", {{"a,all"}, {"f,force"}, {"filter", true}}, a);
+  if (!p) return 125;
+  if (!p->on("force")) {
+    std::cout << (p->on("all") ? "WARNING! This will remove all images without at least one "
+                                 "container associated to them."
+                               : "WARNING! This will remove all dangling images.")
+              << "\nAre you sure you want to continue? [y/N] " << std::flush;
+    std::string answer;
+    std::getline(std::cin, answer);
+    if (answer != "y" && answer != "Y") return 0;
+  }
+  auto reclaimed = prune_images(c, p->on("all"), p->all("filter"));
+  if (!reclaimed) return print_error(reclaimed.error());
+  std::cout << "Total reclaimed space: " << human_size(*reclaimed) << "\n";
+  return 0;
+}
+
+}  // namespace
+
 int cmd_images(Client& c, const Args& a) {
   return images_ls(c, a);
 }
@@ -202,7 +243,7 @@ int cmd_history(Client& c, const Args& a) {
 int cmd_image(Client& c, const Args& a) {
   if (a.empty()) {
     std::cerr << "Usage:  silo image COMMAND\n\nCommands:\n  ls  inspect  rm  tag  history  "
-                 "import  load  save\n";
+                 "prune  import  load  save\n";
     return 1;
   }
   Args rest(a.begin() + 1, a.end());
@@ -212,6 +253,7 @@ int cmd_image(Client& c, const Args& a) {
   if (sub == "rm" || sub == "remove") return images_rm(c, rest, "image rm");
   if (sub == "tag") return images_tag(c, rest, "image tag");
   if (sub == "history") return images_history(c, rest, "image history");
+  if (sub == "prune") return images_prune(c, rest);
   if (sub == "import") return cmd_import(c, rest);
   if (sub == "load") return cmd_load(c, rest);
   if (sub == "save") return cmd_save(c, rest);

@@ -321,6 +321,9 @@ int system_prune(Client& c, const Args& a) {
   if (p->on("volumes"))
     if (auto s = prune("/volumes/prune", "VolumesDeleted", "Deleted Volumes"); !s)
       return print_error(s.error());
+  auto images = prune_images(c, p->on("all"), p->all("filter"));
+  if (!images) return print_error(images.error());
+  reclaimed += *images;
   std::cout << "Total reclaimed space: " << human_size(reclaimed) << "\n";
   return 0;
 }

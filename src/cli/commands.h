@@ -52,6 +52,10 @@ int cmd_history(Client& c, const Args& a);
 // docker run's pull of a missing image: the progress on stderr, the stored credentials
 // sent (cmd_images_registry.cc). Errors carry the daemon's message.
 [[nodiscard]] Status pull_image(Client& c, const std::string& image);
+// POST /images/prune (all: unused tagged images too); prints docker's "Deleted Images:"
+// list and returns the bytes reclaimed (cmd_images.cc).
+[[nodiscard]] Result<double> prune_images(Client& c, bool all,
+                                          const std::vector<std::string>& filters);
 // Images to and from archives (cmd_images_archive.cc).
 int cmd_import(Client& c, const Args& a);
 int cmd_load(Client& c, const Args& a);

@@ -82,6 +82,13 @@ Status add_image_routes(api::Router& router, const Context& ctx) {
     SILO_TRY(cx.engine->tag_image(c.req.param("name"), tag.empty() ? repo : repo + ":" + tag));
     return Response::empty(201);
   }));
+  SILO_TRY(add("POST", "/images/prune", [](const Context& cx, Call& c) -> Result<Response> {
+    auto f = c.req.query.filters();
+    if (!f) return std::unexpected(f.error());
+    auto j = cx.engine->prune_images(*f);
+    if (!j) return std::unexpected(j.error());
+    return Response::json(*j);
+  }));
   return add("DELETE", "/images/{name:.*}", [](const Context& cx, Call& c) -> Result<Response> {
     auto r = cx.engine->remove_image(c.req.param("name"), c.req.query.get_bool("force"));
     if (!r) return std::unexpected(r.error());

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <sstream>
 
@@ -278,6 +279,14 @@ Result<Json> Engine::remove_image(std::string_view ref, bool force) {
     (live ? users.running : users.stopped).push_back(c.id);
   }
   return impl_->images->remove(ref, force, users);
+}
+
+Result<Json> Engine::prune_images(const FilterMap& filters) {
+  auto all = impl_->store->list_containers();
+  if (!all) return std::unexpected(all.error());
+  std::set<std::string> used;
+  for (const auto& c : *all) used.insert(c.image_id);
+  return impl_->images->prune(filters, used);
 }
 
 Result<Json> Engine::image_history(std::string_view ref) {

@@ -175,6 +175,8 @@ class Engine {
   // DELETE /images/{name}: untag or delete, with dockerd's conflicts for images that
   // containers use; Docker's [{"Untagged"}, {"Deleted"}] list.
   [[nodiscard]] Result<Json> remove_image(std::string_view ref, bool force);
+  // POST /images/prune: dangling (or, with dangling=false, all) images no container uses.
+  [[nodiscard]] Result<Json> prune_images(const FilterMap& filters);
   // GET /images/{name}/history.
   [[nodiscard]] Result<Json> image_history(std::string_view ref);
   // docker import / load / save (images.h says how each behaves).

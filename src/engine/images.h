@@ -6,8 +6,10 @@
 // under <root>/blobs/sha256/. Thread-safe.
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +62,11 @@ class ImageService {
   // are removed, unless a container still uses the image. Returns Docker's
   // [{"Untagged": …}, {"Deleted": …}] list.
   [[nodiscard]] Result<Json> remove(std::string_view ref, bool force, const ImageUsers& users);
+  // POST /images/prune: images no container uses (`used`: their ids) — only untagged ones
+  // unless filter dangling=false; filters until (timestamp or duration) and label. Returns
+  // {"ImagesDeleted": [{"Untagged"}|{"Deleted"}...], "SpaceReclaimed": bytes}.
+  [[nodiscard]] Result<Json> prune(const std::map<std::string, std::vector<std::string>>& filters,
+                                   const std::set<std::string>& used);
   // GET /images/{name}/history: newest step first, as dockerd.
   [[nodiscard]] Result<Json> history(std::string_view ref);
   // The lower directories of image `id` for overlayfs, top layer first.

@@ -8,6 +8,7 @@
 #include "common/sys.h"
 #include "engine/images.h"
 #include "engine/seed_image.h"
+#include "engine/units.h"
 #include "image/config.h"
 #include "image/reference.h"
 
@@ -113,6 +114,53 @@ Status ImageService::remove_unused(const ImageRecord& gone) {
     if (auto d = image::Digest::parse(b); d && blobs_->exists(*d)) SILO_TRY(blobs_->remove(*d));
   }
   return {};
+}
+
+Result<Json> ImageService::prune(const std::map<std::string, std::vector<std::string>>& filters,
+                                 const std::set<std::string>& used) {
+  bool dangling_only = true;
+  int64_t until = 0;
+  for (const auto& [key, values] : filters) {
+    if (key == "dangling" && !values.empty()) {
+      dangling_only = values.front() != "false" && values.front() != "0";
+    } else if (key == "until" && !values.empty()) {
+      auto t = parse_docker_time(values.front(), now_unix_nano());
+      if (!t) return std::unexpected(t.error());
+      until = *t / 1000000000;
+    } else if (key != "label" && key != "label!") {
+      return fail(Code::Invalid, "invalid filter '" + key + "'");
+    }
+  }
+  auto all = list();
+  if (!all) return std::unexpected(all.error());
+  Json deleted = Json::array();
+  int64_t reclaimed = 0;
+  for (const auto& img : *all) {
+    if (used.contains(img.id) || (dangling_only && !img.tags.empty())) continue;
+    if (until && unix_seconds(img.inspect.value("Created", "")) >= until) continue;
+    const Json labels = img.inspect["Config"].value("Labels", Json::object());
+    auto has = [&labels](const std::string& want) {
+      auto eq = want.find('=');
+      std::string k = want.substr(0, eq);
+      return labels.is_object() && labels.contains(k) &&
+             (eq == std::string::npos || labels[k] == want.substr(eq + 1));
+    };
+    bool ok = true;
+    if (auto it = filters.find("label"); it != filters.end())
+      for (const auto& w : it->second) ok = ok && has(w);
+    if (auto it = filters.find("label!"); it != filters.end())
+      for (const auto& w : it->second) ok = ok && !has(w);
+    if (!ok) continue;
+    auto gone = remove(img.id, true, {});
+    if (!gone) {
+      spdlog::warn("image prune {}: {}", img.id, gone.error().message);
+      continue;
+    }
+    for (const auto& e : *gone) deleted.push_back(e);
+    reclaimed += img.inspect.value("Size", int64_t{0});
+  }
+  return Json{{"ImagesDeleted", deleted.empty() ? Json() : deleted},
+              {"SpaceReclaimed", reclaimed}};
 }
 
 Result<Json> ImageService::history(std::string_view ref) {

@@ -19,7 +19,7 @@ dk() { docker_cli "$@"; }
 teardown() {
   docker_cli rm -f img-user >/dev/null 2>&1 || true
   local t
-  docker_cli rm -f cm1 >/dev/null 2>&1 || true
+  docker_cli rm -f cm1 prune-user >/dev/null 2>&1 || true
   for t in img-a:1 localhost:5000/team/img-b silo-img:2 tiny:1 tiny2:1 noted:1 \
     silo-fixture:one silo-fixture:two; do docker_cli rmi "$t" >/dev/null 2>&1 || true; done
 }
@@ -162,6 +162,28 @@ teardown() {
   run silo_cli import -c 'RUN true' "$TH_DIR/tiny2.tar" bad:1
   [ "$status" -ne 0 ]
   [[ "$output" == *"run is not a valid change command"* ]]
+}
+
+@test "images: image prune removes dangling images; -a every image no container uses" {
+  require_docker
+  tiny_rootfs tp1
+  tiny_rootfs tp2
+  local dangling
+  dangling=$(th_in_host docker -H "unix://$SOCK" import "$TH_DIR/tp1.tar")
+  th_in_host docker -H "unix://$SOCK" import "$TH_DIR/tp2.tar" tp-tagged:1 >/dev/null
+  dk create --name prune-user --network none busybox true
+  run dk image prune -f
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"deleted: $dangling"* ]]
+  dk image inspect tp-tagged:1 >/dev/null
+  run dk image prune -a -f
+  echo "$output"
+  [[ "$output" == *"untagged: tp-tagged:1"* ]]
+  [[ "$output" == *"Total reclaimed space:"* ]]
+  # busybox is used by a container, so it stays.
+  dk image inspect busybox >/dev/null
+  dk rm prune-user
 }
 
 @test "images: rmi of the last name deletes the image, its layer and blobs" {
