@@ -47,8 +47,8 @@ std::vector<Json> image_rows(const Json& list, bool trunc, bool digests) {
 }
 
 int images_ls(Client& c, const Args& a) {
-  static const std::vector<FlagSpec> specs = {{"a,all"},        {"q,quiet"},       {"digests"},
-                                              {"no-trunc"},     {"f,filter", true}, {"format", true}};
+  static const std::vector<FlagSpec> specs = {{"a,all"},    {"q,quiet"},        {"digests"},
+                                              {"no-trunc"}, {"f,filter", true}, {"format", true}};
   auto p = parse_or_usage("images", specs, a);
   if (!p) return 125;
   std::vector<std::string> filters = p->all("filter");
@@ -59,13 +59,17 @@ int images_ls(Client& c, const Args& a) {
   auto j = parse_json(r->body, "image list");
   if (!j) return print_error(j.error());
   auto rows = image_rows(*j, !p->on("no-trunc"), p->on("digests"));
-  std::string def = p->on("quiet") ? "{{.ID}}"
-                    : p->on("digests")
-                        ? "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-                        : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
-  static const Json headers = {{"Repository", "REPOSITORY"}, {"Tag", "TAG"},
-                               {"Digest", "DIGEST"},         {"ID", "IMAGE ID"},
-                               {"CreatedSince", "CREATED"},  {"CreatedAt", "CREATED AT"},
+  std::string def =
+      p->on("quiet") ? "{{.ID}}"
+      : p->on("digests")
+          ? "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+          : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+  static const Json headers = {{"Repository", "REPOSITORY"},
+                               {"Tag", "TAG"},
+                               {"Digest", "DIGEST"},
+                               {"ID", "IMAGE ID"},
+                               {"CreatedSince", "CREATED"},
+                               {"CreatedAt", "CREATED AT"},
                                {"Size", "SIZE"}};
   if (p->on("quiet")) {
     // docker images -q: each image once.
@@ -114,14 +118,9 @@ int images_tag(Client& c, const Args& a, const std::string& cmd) {
               << " --help'.\n\nUsage:  silo " << cmd << " SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]\n";
     return 1;
   }
-  std::string target = p->args[1], repo = target, tag;
-  auto colon = target.rfind(':');
-  if (colon != std::string::npos && target.find('/', colon) == std::string::npos) {
-    repo = target.substr(0, colon);
-    tag = target.substr(colon + 1);
-  }
-  auto r = c.call("POST", "/images/" + url_encode(p->args[0]) + "/tag" +
-                              query({{"repo", repo}, {"tag", tag}}));
+  auto [repo, tag] = split_repo_tag(p->args[1]);
+  auto r = c.call(
+      "POST", "/images/" + url_encode(p->args[0]) + "/tag" + query({{"repo", repo}, {"tag", tag}}));
   return r ? 0 : print_error(r.error());
 }
 
@@ -138,12 +137,12 @@ int images_history(Client& c, const Args& a, const std::string& cmd) {
   for (const auto& h : *j) {
     std::string id = h.value("Id", "");
     std::string by = h.value("CreatedBy", "");
-    rows.push_back({{"ID", id == "<missing>" ? id : short_image_id(id, trunc)},
-                    {"CreatedSince",
-                     human_duration(now_unix() - h.value("Created", int64_t{0})) + " ago"},
-                    {"CreatedBy", trunc ? ellipsis(by, 45) : by},
-                    {"Size", human_size(static_cast<double>(h.value("Size", int64_t{0})))},
-                    {"Comment", h.value("Comment", "")}});
+    rows.push_back(
+        {{"ID", id == "<missing>" ? id : short_image_id(id, trunc)},
+         {"CreatedSince", human_duration(now_unix() - h.value("Created", int64_t{0})) + " ago"},
+         {"CreatedBy", trunc ? ellipsis(by, 45) : by},
+         {"Size", human_size(static_cast<double>(h.value("Size", int64_t{0})))},
+         {"Comment", h.value("Comment", "")}});
   }
   std::string def = p->on("quiet") ? "{{.ID}}"
                                    : "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}"

@@ -24,14 +24,6 @@ Result<std::string> read_input(const std::string& path) {
   return buf.str();
 }
 
-// REPO[:TAG] as the API takes it: repo and tag apart.
-std::pair<std::string, std::string> split_ref(const std::string& ref) {
-  auto colon = ref.rfind(':');
-  if (colon != std::string::npos && ref.find('/', colon) == std::string::npos)
-    return {ref.substr(0, colon), ref.substr(colon + 1)};
-  return {ref, ""};
-}
-
 std::string changes_query(const std::vector<std::string>& changes) {
   std::string q;
   for (const auto& c : changes) q += "&changes=" + url_encode(c);
@@ -41,16 +33,17 @@ std::string changes_query(const std::vector<std::string>& changes) {
 }  // namespace
 
 int cmd_import(Client& c, const Args& a) {
-  auto p = parse_or_usage("import", {{"c,change", true}, {"m,message", true}, {"platform", true}}, a);
+  auto p =
+      parse_or_usage("import", {{"c,change", true}, {"m,message", true}, {"platform", true}}, a);
   if (!p) return 125;
   if (!need_args("import", *p, 1, "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]")) return 1;
   auto data = read_input(p->args[0]);
   if (!data) return print_error(data.error());
-  auto [repo, tag] = split_ref(p->args.size() > 1 ? p->args[1] : "");
-  std::string path = "/images/create" +
-                     query({{"fromSrc", "-"}, {"repo", repo}, {"tag", tag},
-                            {"message", p->get("message")}}) +
-                     changes_query(p->all("change"));
+  auto [repo, tag] = split_repo_tag(p->args.size() > 1 ? p->args[1] : "");
+  std::string path =
+      "/images/create" +
+      query({{"fromSrc", "-"}, {"repo", repo}, {"tag", tag}, {"message", p->get("message")}}) +
+      changes_query(p->all("change"));
   auto r = c.call_raw("POST", path, std::nullopt, *data, "application/x-tar");
   if (!r) return print_error(r.error());
   if (r->status >= 400) return print_error(daemon_error(*r));
@@ -97,7 +90,8 @@ int cmd_save(Client& c, const Args& a) {
     return 1;
   }
   std::string path = "/images/get?";
-  for (const auto& n : p->args) path += (path.back() == '?' ? "" : "&") + ("names=" + url_encode(n));
+  for (const auto& n : p->args)
+    path += (path.back() == '?' ? "" : "&") + ("names=" + url_encode(n));
   std::ofstream file;
   if (!out.empty()) {
     file.open(out + ".tmp", std::ios::binary | std::ios::trunc);
@@ -125,10 +119,13 @@ int cmd_commit(Client& c, const Args& a) {
       "commit", {{"a,author", true}, {"m,message", true}, {"c,change", true}, {"p,pause"}}, a);
   if (!p) return 125;
   if (!need_args("commit", *p, 1, "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]")) return 1;
-  auto [repo, tag] = split_ref(p->args.size() > 1 ? p->args[1] : "");
+  auto [repo, tag] = split_repo_tag(p->args.size() > 1 ? p->args[1] : "");
   auto r = c.call("POST", "/commit" +
-                              query({{"container", p->args[0]}, {"repo", repo}, {"tag", tag},
-                                     {"author", p->get("author")}, {"comment", p->get("message")}}) +
+                              query({{"container", p->args[0]},
+                                     {"repo", repo},
+                                     {"tag", tag},
+                                     {"author", p->get("author")},
+                                     {"comment", p->get("message")}}) +
                               changes_query(p->all("change")));
   if (!r) return print_error(r.error());
   auto j = parse_json(r->body, "commit response");

@@ -174,10 +174,7 @@ int run_stream(Client& c, const std::string& path, const std::string& image) {
 std::pair<std::string, std::string> split_tag(const std::string& image) {
   if (auto at = image.find('@'); at != std::string::npos)
     return {image.substr(0, at), image.substr(at + 1)};
-  auto colon = image.rfind(':');
-  if (colon != std::string::npos && image.find('/', colon) == std::string::npos)
-    return {image.substr(0, colon), image.substr(colon + 1)};
-  return {image, ""};
+  return split_repo_tag(image);
 }
 
 // docker pull's last line: the full name ("docker.io/library/busybox:latest").

@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli/client.h"
@@ -96,6 +97,8 @@ int for_each_container(const std::vector<std::string>& names,
 [[nodiscard]] Result<std::string> api_time(const std::string& value, int64_t now);
 // Renders `data` with a Go template (--format) and prints it with a newline.
 [[nodiscard]] Status print_formatted(const std::string& format, const Json& data);
+// "REPO[:TAG]" as the API takes it, repo and tag apart ("localhost:5000/a" has no tag).
+[[nodiscard]] std::pair<std::string, std::string> split_repo_tag(const std::string& ref);
 // Writes `s` to stdout.
 void out(const std::string& s);
 

@@ -114,4 +114,11 @@ Status print_formatted(const std::string& format, const Json& data) {
   return {};
 }
 
+std::pair<std::string, std::string> split_repo_tag(const std::string& ref) {
+  auto colon = ref.rfind(':');
+  if (colon != std::string::npos && ref.find('/', colon) == std::string::npos)
+    return {ref.substr(0, colon), ref.substr(colon + 1)};
+  return {ref, ""};
+}
+
 }  // namespace silo::cli

@@ -21,9 +21,9 @@ struct Context {
   engine::DaemonConfig config;
   engine::Store* store = nullptr;
   api::VersionInfo version;
-  std::string daemon_id;     // stable per data root (<root>/engine-id)
-  std::string runtime_path;  // silo-runc next to silod
-  engine::Engine* engine = nullptr;    // containers, images (seed), owned by main()
+  std::string daemon_id;               // stable per data root (<root>/engine-id)
+  std::string runtime_path;            // silo-runc next to silod
+  engine::Engine* engine = nullptr;    // containers and images, owned by main()
   engine::EventBus* events = nullptr;  // owned by main()
 };
 
@@ -43,6 +43,9 @@ struct Context {
 // POST /images/load, GET /images/get and /images/{name}/get, POST /commit
 // (routes_images_archive.cc).
 [[nodiscard]] Status add_image_archive_routes(api::Router& router, const Context& ctx);
+// The reference the "repo" and "tag" parameters name together ("busybox" + "1"), "" when
+// there is no repo (tag, import, commit).
+std::string repo_tag(const api::Query& q);
 // docker import: POST /images/create with fromSrc (routes_images_registry.cc serves the
 // route and hands imports here).
 [[nodiscard]] Result<api::Response> images_import(const Context& ctx, api::Call& c);

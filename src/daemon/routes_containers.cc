@@ -6,19 +6,12 @@
 
 #include "api/http.h"
 #include "daemon/daemon.h"
+#include "engine/units.h"
 
 namespace silo::daemon {
 namespace {
 
 using engine::ContainerRecord;
-
-// Seconds since the epoch of an RFC 3339 UTC time as the store writes them; 0 when empty
-// or unparsable.
-int64_t unix_time(const std::string& rfc3339) {
-  std::tm tm = {};
-  if (rfc3339.empty() || !::strptime(rfc3339.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return 0;
-  return static_cast<int64_t>(::timegm(&tm));
-}
 
 // go-units' HumanDuration, which `docker ps` shows in STATUS.
 std::string human_duration(int64_t seconds) {
@@ -41,7 +34,9 @@ std::string human_duration(int64_t seconds) {
 // The STATUS column, as dockerd's State.String().
 std::string status_text(const engine::ContainerState& s) {
   int64_t now = std::time(nullptr);
-  auto since = [&](const std::string& t) { return human_duration(now - unix_time(t)); };
+  auto since = [&](const std::string& t) {
+    return human_duration(now - engine::rfc3339_seconds(t));
+  };
   const std::string code = "(" + std::to_string(s.exit_code) + ")";
   if (s.status == "running") return "Up " + since(s.started_at);
   if (s.status == "paused") return "Up " + since(s.started_at) + " (Paused)";
@@ -226,7 +221,7 @@ Json container_summary(const ContainerRecord& c, bool with_size) {
             {"Image", c.image},
             {"ImageID", c.image_id},
             {"Command", command_text(c.config)},
-            {"Created", unix_time(c.created)},
+            {"Created", engine::rfc3339_seconds(c.created)},
             {"Ports", port_list(c.network_settings)},
             {"Labels", std::move(labels)},
             {"State", c.state.status},

@@ -2,7 +2,7 @@
 
 #include "api/http.h"
 #include "daemon/daemon.h"
-#include "engine/seed_image.h"
+#include "engine/images.h"
 
 namespace silo::daemon {
 namespace {
@@ -36,14 +36,7 @@ Result<Response> images_list(const Context& ctx, Call& c) {
         bool want = values.size() == 1 && values[0] == "true";
         ok = ok && (img.tags.empty() == want);
       } else if (key == "label") {
-        const Json labels = img.inspect["Config"].value("Labels", Json::object());
-        for (const auto& v : values) {
-          auto eq = v.find('=');
-          std::string k = v.substr(0, eq);
-          bool has = labels.is_object() && labels.contains(k) &&
-                     (eq == std::string::npos || labels[k] == v.substr(eq + 1));
-          ok = ok && has;
-        }
+        for (const auto& v : values) ok = ok && engine::image_has_label(img, v);
       } else if (key != "before" && key != "since") {
         return fail(Code::Invalid, "invalid filter '" + key + "'");
       }
@@ -77,9 +70,9 @@ Status add_image_routes(api::Router& router, const Context& ctx) {
       }));
   // POST /images/{name}/tag?repo=…&tag=…: 201 with no body, as dockerd.
   SILO_TRY(add("POST", "/images/{name:.*}/tag", [](const Context& cx, Call& c) -> Result<Response> {
-    std::string repo = c.req.query.get("repo"), tag = c.req.query.get("tag");
-    if (repo.empty()) return fail(Code::Invalid, "repository name must have at least one component");
-    SILO_TRY(cx.engine->tag_image(c.req.param("name"), tag.empty() ? repo : repo + ":" + tag));
+    if (c.req.query.get("repo").empty())
+      return fail(Code::Invalid, "repository name must have at least one component");
+    SILO_TRY(cx.engine->tag_image(c.req.param("name"), repo_tag(c.req.query)));
     return Response::empty(201);
   }));
   SILO_TRY(add("POST", "/images/prune", [](const Context& cx, Call& c) -> Result<Response> {

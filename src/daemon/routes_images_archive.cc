@@ -16,22 +16,22 @@ std::function<Result<size_t>(char*, size_t)> body_reader(Call& c) {
   return [&c](char* buf, size_t n) { return c.read_body(buf, n); };
 }
 
-// "repo" and "tag" as the API splits a reference ("busybox", "1") into one.
-std::string ref_of(const api::Query& q) {
+}  // namespace
+
+std::string repo_tag(const api::Query& q) {
   std::string repo = q.get("repo"), tag = q.get("tag");
   if (repo.empty()) return "";
   return tag.empty() ? repo : repo + ":" + tag;
 }
 
-}  // namespace
-
 // POST /images/create?fromSrc=-&repo=&tag=&changes=&message=: the body is the rootfs.
 // dockerd streams progress and ends with {"status":"sha256:<id>"}.
 Result<Response> images_import(const Context& ctx, Call& c) {
   if (c.req.query.get("fromSrc") != "-")
-    return fail(Code::Invalid, "import from a URL is not supported; pipe the tarball: "
-                               "silo import - or cat rootfs.tar | docker import -");
-  auto id = ctx.engine->import_image(body_reader(c), ref_of(c.req.query),
+    return fail(Code::Invalid,
+                "import from a URL is not supported; pipe the tarball: "
+                "silo import - or cat rootfs.tar | docker import -");
+  auto id = ctx.engine->import_image(body_reader(c), repo_tag(c.req.query),
                                      c.req.query.get_all("changes"), c.req.query.get("message"));
   if (!id) return std::unexpected(id.error());
   SILO_TRY(c.begin_stream(200, "application/json"));
@@ -68,7 +68,7 @@ Status add_image_archive_routes(api::Router& router, const Context& ctx) {
   return router.add("POST", "/commit", [cx](Call& c) -> Result<Response> {
     std::string container = c.req.query.get("container");
     if (container.empty()) return fail(Code::Invalid, "no container given: commit?container=NAME");
-    auto id = cx->engine->commit(container, ref_of(c.req.query), c.req.query.get_all("changes"),
+    auto id = cx->engine->commit(container, repo_tag(c.req.query), c.req.query.get_all("changes"),
                                  c.req.query.get("author"), c.req.query.get("comment"));
     if (!id) return std::unexpected(id.error());
     return Response::json({{"Id", *id}}, 201);

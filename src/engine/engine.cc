@@ -274,9 +274,7 @@ Result<Json> Engine::remove_image(std::string_view ref, bool force) {
   ImageUsers users;
   for (const auto& c : *all) {
     if (c.image_id != img->id) continue;
-    bool live = c.state.status == "running" || c.state.status == "paused" ||
-                c.state.status == "restarting";
-    (live ? users.running : users.stopped).push_back(c.id);
+    (is_running_status(c.state.status) ? users.running : users.stopped).push_back(c.id);
   }
   return impl_->images->remove(ref, force, users);
 }

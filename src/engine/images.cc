@@ -13,22 +13,13 @@
 #include "common/sha256.h"
 #include "common/sys.h"
 #include "engine/seed_image.h"
+#include "engine/units.h"
 #include "image/config.h"
 #include "image/layer_apply.h"
 #include "image/reference.h"
 
 namespace silo::engine {
 namespace {
-
-bool all_hex(std::string_view s) {
-  return !s.empty() && s.find_first_not_of("0123456789abcdef") == std::string::npos;
-}
-
-// "docker.io/library/busybox:latest" -> "busybox:latest", "x@sha256:…" kept as digest ref.
-std::string familiar(const std::string& ref) {
-  auto r = image::parse_reference(ref, false);
-  return r ? r->familiar_str() : ref;
-}
 
 ImageConfig run_defaults(const image::RunConfig& c) {
   return ImageConfig{.env = c.env,
@@ -43,11 +34,11 @@ ImageConfig run_defaults(const image::RunConfig& c) {
 // Docker's Config object: the config blob's "config" with every field present.
 Json inspect_config(const Json& raw) {
   Json c = raw.contains("config") && raw["config"].is_object() ? raw["config"] : Json::object();
-  const Json zero = {{"Hostname", ""},       {"Domainname", ""},     {"User", ""},
+  const Json zero = {{"Hostname", ""},       {"Domainname", ""},      {"User", ""},
                      {"AttachStdin", false}, {"AttachStdout", false}, {"AttachStderr", false},
-                     {"Tty", false},         {"OpenStdin", false},   {"StdinOnce", false},
-                     {"Env", nullptr},       {"Cmd", nullptr},       {"Image", ""},
-                     {"Volumes", nullptr},   {"WorkingDir", ""},     {"Entrypoint", nullptr},
+                     {"Tty", false},         {"OpenStdin", false},    {"StdinOnce", false},
+                     {"Env", nullptr},       {"Cmd", nullptr},        {"Image", ""},
+                     {"Volumes", nullptr},   {"WorkingDir", ""},      {"Entrypoint", nullptr},
                      {"OnBuild", nullptr},   {"Labels", nullptr}};
   for (const auto& [k, v] : zero.items())
     if (!c.contains(k)) c[k] = v;
@@ -55,6 +46,27 @@ Json inspect_config(const Json& raw) {
 }
 
 }  // namespace
+
+bool is_hex(std::string_view s) {
+  return !s.empty() && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+std::string familiar_ref(const std::string& ref) {
+  auto r = image::parse_reference(ref, false);
+  return r ? r->familiar_str() : ref;
+}
+
+std::string short_image_id(const std::string& id) {
+  return id.substr(id.find(':') + 1, 12);
+}
+
+bool image_has_label(const ImageRef& img, const std::string& want) {
+  const Json labels = img.inspect["Config"].value("Labels", Json::object());
+  auto eq = want.find('=');
+  std::string k = want.substr(0, eq);
+  return labels.is_object() && labels.contains(k) &&
+         (eq == std::string::npos || labels[k] == want.substr(eq + 1));
+}
 
 bool tag_matches(const std::string& familiar_tag, std::string_view pattern) {
   std::string pat(pattern);
@@ -76,10 +88,7 @@ Error no_such_image(std::string_view ref) {
 
 Json image_summary(const ImageRef& img) {
   const Json& i = img.inspect;
-  int64_t created = 0;
-  std::tm tm = {};
-  std::string c = i.value("Created", "");
-  if (::strptime(c.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) created = ::timegm(&tm);
+  int64_t created = rfc3339_seconds(i.value("Created", ""));
   Json labels = i["Config"].value("Labels", Json());
   return {{"Containers", -1},
           {"Created", created},
@@ -189,17 +198,17 @@ Result<std::string> ImageService::resolve_id(std::string_view ref) {
       auto id = store_->image_by_ref(r->str());
       if (!id) return std::unexpected(id.error());
       if (*id) return **id;
-    } else if (!all_hex(hex)) {
+    } else if (!is_hex(hex)) {
       return std::unexpected(r.error());
     }
   }
-  if (all_hex(hex) && hex.size() <= 64) {
+  if (is_hex(hex) && hex.size() <= 64) {
     auto ids = store_->image_ids_by_prefix(hex);
     if (!ids) return std::unexpected(ids.error());
     if (ids->size() == 1) return ids->front();
     if (ids->size() > 1)
-      return fail(Code::Invalid, "ambiguous image id prefix " + std::string(ref) +
-                                     ": give more of the id");
+      return fail(Code::Invalid,
+                  "ambiguous image id prefix " + std::string(ref) + ": give more of the id");
   }
   return std::unexpected(no_such_image(ref));
 }
@@ -210,7 +219,7 @@ Result<ImageRef> ImageService::to_ref(const ImageRecord& rec) {
   Json raw = Json::parse(rec.config, nullptr, false);
   ImageRef out{.id = rec.id, .config = run_defaults(parsed->config)};
   for (const auto& r : rec.refs)
-    (r.find('@') == std::string::npos ? out.tags : out.digests).push_back(familiar(r));
+    (r.find('@') == std::string::npos ? out.tags : out.digests).push_back(familiar_ref(r));
   if (!out.tags.empty()) out.name = out.tags.front();
   std::vector<std::string> diff_ids;
   for (const auto& d : parsed->diff_ids) diff_ids.push_back(d.str());
@@ -270,10 +279,16 @@ Result<std::vector<std::string>> ImageService::lowers(std::string_view id) {
 Status ImageService::tag(std::string_view source, std::string_view target) {
   auto id = resolve_id(source);
   if (!id) return std::unexpected(id.error());
-  auto ref = image::parse_reference(target);
+  auto ref = tag_ref(target);
   if (!ref) return std::unexpected(ref.error());
-  if (ref->digest) return fail(Code::Invalid, "refusing to create a tag with a digest reference");
-  return store_->set_image_ref(ref->str(), *id);
+  return store_->set_image_ref(*ref, *id);
+}
+
+Result<std::string> ImageService::tag_ref(std::string_view ref) {
+  auto r = image::parse_reference(ref);
+  if (!r) return std::unexpected(r.error());
+  if (r->digest) return fail(Code::Invalid, "refusing to create a tag with a digest reference");
+  return r->str();
 }
 
 }  // namespace silo::engine

@@ -93,7 +93,10 @@ class ImageService {
 
  private:
   Result<std::string> resolve_id(std::string_view ref);
-  // The normalised tag `ref` names; Invalid for a digest reference.
+  // The normalised tag `ref` names ("busybox" -> "docker.io/library/busybox:latest");
+  // Invalid for a bad or a digest reference.
+  Result<std::string> tag_ref(std::string_view ref);
+  // tag_ref as a list of refs for add(): none for an empty `ref` (an untagged image).
   Result<std::vector<std::string>> tag_refs(std::string_view ref);
   std::string spool_dir() const { return root_ + "/tmp"; }
   Result<ImageRef> to_ref(const ImageRecord& rec);
@@ -125,10 +128,29 @@ class ImageService {
                                         const RegistryProgressFn& progress);
   // docker login: GET /v2/ on registry `host` with `creds` (Basic, or a Bearer token
   // fetched with them). Permission "unauthorized: incorrect username or password".
-  [[nodiscard]] static Status login(const std::string& host,
-                                    const image::RegistryOptions& options,
+  [[nodiscard]] static Status login(const std::string& host, const image::RegistryOptions& options,
                                     const image::Credentials& creds);
 };
+
+// The `reference` filter of GET /images/json, as dockerd: `pattern` (path.Match globs)
+// against the tag's familiar form ("busybox:latest") or its familiar name ("busybox").
+bool tag_matches(const std::string& familiar_tag, std::string_view pattern);
+
+// dockerd's "No such image: busybox:1" (the ref with ":latest" added when it has no tag).
+Error no_such_image(std::string_view ref);
+
+// Docker's ImageSummary (GET /images/json).
+Json image_summary(const ImageRef& img);
+
+// Whether image `img`'s config labels `want` ("key" or "key=value"), for the label filters.
+bool image_has_label(const ImageRef& img, const std::string& want);
+// True for a non-empty string of lowercase hex digits (an image id or a prefix of one).
+bool is_hex(std::string_view s);
+// A normalised ref's familiar form: "docker.io/library/busybox:latest" -> "busybox:latest"
+// (a digest ref keeps its digest); `ref` itself when it does not parse.
+std::string familiar_ref(const std::string& ref);
+// The 12 hex of an id ("sha256:3f2a…" -> "3f2a…"), as dockerd's messages show it.
+std::string short_image_id(const std::string& id);
 
 // Chain ids of `diff_ids` (OCI image spec): the first is its diff_id, each next one the
 // sha256 of "<previous chain id> <diff_id>". Hex only, base first.

@@ -37,10 +37,9 @@ std::vector<image::Descriptor> descriptors(const Json& layers) {
 
 Result<std::vector<std::string>> ImageService::tag_refs(std::string_view ref) {
   if (ref.empty()) return std::vector<std::string>{};
-  auto r = image::parse_reference(ref);
+  auto r = tag_ref(ref);
   if (!r) return std::unexpected(r.error());
-  if (r->digest) return fail(Code::Invalid, "refusing to create a tag with a digest reference");
-  return std::vector<std::string>{r->str()};
+  return std::vector<std::string>{*r};
 }
 
 Result<std::string> ImageService::import(const image::ReadFn& src, std::string_view ref,

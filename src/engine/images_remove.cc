@@ -15,31 +15,18 @@
 namespace silo::engine {
 namespace {
 
-std::string short_id(const std::string& id) {
-  return id.substr(id.find(':') + 1, 12);
-}
-
-int64_t unix_seconds(const std::string& rfc3339) {
-  std::tm tm = {};
-  if (rfc3339.empty() || !::strptime(rfc3339.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return 0;
-  return static_cast<int64_t>(::timegm(&tm));
-}
-
-std::string familiar(const std::string& ref) {
-  auto r = image::parse_reference(ref, false);
-  return r ? r->familiar_str() : ref;
-}
-
 // dockerd's conflicts when an image that containers use is deleted by id.
 Status check_users(const std::string& id, bool force, const ImageUsers& users) {
   if (!users.running.empty())
-    return fail(Code::Conflict, "conflict: unable to delete " + short_id(id) +
+    return fail(Code::Conflict, "conflict: unable to delete " + short_image_id(id) +
                                     " (cannot be forced) - image is being used by running "
-                                    "container " + users.running.front().substr(0, 12));
+                                    "container " +
+                                    users.running.front().substr(0, 12));
   if (!users.stopped.empty() && !force)
-    return fail(Code::Conflict, "conflict: unable to delete " + short_id(id) +
+    return fail(Code::Conflict, "conflict: unable to delete " + short_image_id(id) +
                                     " (must be forced) - image is being used by stopped "
-                                    "container " + users.stopped.front().substr(0, 12));
+                                    "container " +
+                                    users.stopped.front().substr(0, 12));
   return {};
 }
 
@@ -52,8 +39,7 @@ Result<Json> ImageService::remove(std::string_view ref, bool force, const ImageU
   if (!rec) return std::unexpected(rec.error());
   Json out = Json::array();
   std::string hex = std::string(ref.starts_with("sha256:") ? ref.substr(7) : ref);
-  bool by_id = rec->id.substr(7).starts_with(hex) &&
-               hex.find_first_not_of("0123456789abcdef") == std::string::npos;
+  bool by_id = is_hex(hex) && rec->id.substr(7).starts_with(hex);
   bool used = !users.running.empty() || !users.stopped.empty();
   if (!by_id) {
     auto named = image::parse_reference(ref);
@@ -61,7 +47,7 @@ Result<Json> ImageService::remove(std::string_view ref, bool force, const ImageU
     if (rec->refs.size() > 1 || !used || force) {
       // Only this name goes while others remain; the last name takes the image with it.
       SILO_TRY(store_->remove_image_ref(named->str()));
-      out.push_back({{"Untagged", familiar(named->str())}});
+      out.push_back({{"Untagged", familiar_ref(named->str())}});
       if (rec->refs.size() > 1) return out;
       if (used) return out;  // forced: the image stays, untagged, for its containers
     } else {
@@ -69,17 +55,17 @@ Result<Json> ImageService::remove(std::string_view ref, bool force, const ImageU
       return fail(Code::Conflict, "conflict: unable to remove repository reference \"" +
                                       std::string(ref) + "\" (must force) - container " +
                                       user.substr(0, 12) + " is using its referenced image " +
-                                      short_id(rec->id));
+                                      short_image_id(rec->id));
     }
   } else {
     if (rec->refs.size() > 1 && !force)
-      return fail(Code::Conflict, "conflict: unable to delete " + short_id(rec->id) +
+      return fail(Code::Conflict, "conflict: unable to delete " + short_image_id(rec->id) +
                                       " (must be forced) - image is referenced in multiple "
                                       "repositories");
     SILO_TRY(check_users(rec->id, force, users));
     for (const auto& r : rec->refs) {
       SILO_TRY(store_->remove_image_ref(r));
-      out.push_back({{"Untagged", familiar(r)}});
+      out.push_back({{"Untagged", familiar_ref(r)}});
     }
     if (used) return out;  // forced over stopped containers: untagged, kept for them
   }
@@ -137,19 +123,12 @@ Result<Json> ImageService::prune(const std::map<std::string, std::vector<std::st
   int64_t reclaimed = 0;
   for (const auto& img : *all) {
     if (used.contains(img.id) || (dangling_only && !img.tags.empty())) continue;
-    if (until && unix_seconds(img.inspect.value("Created", "")) >= until) continue;
-    const Json labels = img.inspect["Config"].value("Labels", Json::object());
-    auto has = [&labels](const std::string& want) {
-      auto eq = want.find('=');
-      std::string k = want.substr(0, eq);
-      return labels.is_object() && labels.contains(k) &&
-             (eq == std::string::npos || labels[k] == want.substr(eq + 1));
-    };
+    if (until && rfc3339_seconds(img.inspect.value("Created", "")) >= until) continue;
     bool ok = true;
     if (auto it = filters.find("label"); it != filters.end())
-      for (const auto& w : it->second) ok = ok && has(w);
+      for (const auto& w : it->second) ok = ok && image_has_label(img, w);
     if (auto it = filters.find("label!"); it != filters.end())
-      for (const auto& w : it->second) ok = ok && !has(w);
+      for (const auto& w : it->second) ok = ok && !image_has_label(img, w);
     if (!ok) continue;
     auto gone = remove(img.id, true, {});
     if (!gone) {
@@ -159,8 +138,7 @@ Result<Json> ImageService::prune(const std::map<std::string, std::vector<std::st
     for (const auto& e : *gone) deleted.push_back(e);
     reclaimed += img.inspect.value("Size", int64_t{0});
   }
-  return Json{{"ImagesDeleted", deleted.empty() ? Json() : deleted},
-              {"SpaceReclaimed", reclaimed}};
+  return Json{{"ImagesDeleted", deleted.empty() ? Json() : deleted}, {"SpaceReclaimed", reclaimed}};
 }
 
 Result<Json> ImageService::history(std::string_view ref) {
@@ -177,7 +155,7 @@ Result<Json> ImageService::history(std::string_view ref) {
     if (!h.empty_layer && layer < rec->layers.size())
       size = rec->layers[layer++].value("uncompressed_size", int64_t{0});
     out.push_back({{"Id", "<missing>"},
-                   {"Created", unix_seconds(h.created)},
+                   {"Created", rfc3339_seconds(h.created)},
                    {"CreatedBy", h.created_by},
                    {"Tags", nullptr},
                    {"Size", size},
@@ -188,7 +166,7 @@ Result<Json> ImageService::history(std::string_view ref) {
     out[0]["Id"] = rec->id;
     Json tags = Json::array();
     for (const auto& r : rec->refs)
-      if (r.find('@') == std::string::npos) tags.push_back(familiar(r));
+      if (r.find('@') == std::string::npos) tags.push_back(familiar_ref(r));
     if (!tags.empty()) out[0]["Tags"] = tags;
   }
   return out;

@@ -7,7 +7,6 @@
 #include <string_view>
 
 #include "common/error.h"
-#include "common/json.h"
 #include "engine/engine.h"
 
 namespace silo::engine {
@@ -22,15 +21,5 @@ inline constexpr std::string_view kSeedRef = "docker.io/library/busybox:latest";
 // Errors: NotFound when busybox is missing, Invalid when it is not static.
 [[nodiscard]] Status seed_busybox(ImageService& images, const std::string& work_dir,
                                   const std::string& busybox_path);
-
-// The `reference` filter of GET /images/json, as dockerd: `pattern` (path.Match globs)
-// against the tag's familiar form ("busybox:latest") or its familiar name ("busybox").
-bool tag_matches(const std::string& familiar_tag, std::string_view pattern);
-
-// dockerd's "No such image: busybox:1" (the ref with ":latest" added when it has no tag).
-Error no_such_image(std::string_view ref);
-
-// Docker's ImageSummary (GET /images/json).
-Json image_summary(const ImageRef& img);
 
 }  // namespace silo::engine

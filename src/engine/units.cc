@@ -216,6 +216,13 @@ std::optional<int64_t> rfc3339(std::string_view v) {
 
 }  // namespace
 
+int64_t rfc3339_seconds(std::string_view text) {
+  std::string s(text);
+  tm t{};
+  if (s.empty() || !::strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &t)) return 0;
+  return static_cast<int64_t>(::timegm(&t));
+}
+
 Result<int64_t> parse_docker_time(std::string_view value, int64_t now_nano) {
   if (auto ns = unix_seconds(value)) return *ns;
   if (auto ns = rfc3339(value)) return *ns;

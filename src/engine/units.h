@@ -25,6 +25,9 @@ namespace silo::engine {
 // µs, ms, s, m, h. Errors: Invalid, with Go's messages (`time: invalid duration "x"`,
 // `time: missing unit in duration "10"`, `time: unknown unit "x" in duration "10x"`).
 [[nodiscard]] Result<std::chrono::nanoseconds> parse_duration(std::string_view text);
+// Whole seconds since the epoch of a stored RFC 3339 UTC time ("2026-11-23T10:11:12.5Z"):
+// the date and time fields, the rest ignored; 0 when empty or unparsable.
+int64_t rfc3339_seconds(std::string_view text);
 // Docker's time filter values (GetTimestamp): Unix seconds with an optional fraction,
 // RFC 3339 or its shorter layouts (2006-01-02T15:04:05, 2006-01-02T15:04, 2006-01-02;
 // UTC unless an offset is given), or a duration back from `now_nano` ("10m"). Returns
