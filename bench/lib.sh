@@ -60,11 +60,12 @@ bench_umount_under() {
 
 # bench_start_silod BUILD DIR NS: starts BUILD/silod in NS with --data-root DIR/root,
 # --exec-root DIR/run, -H unix://DIR/silod.sock (log DIR/silod.log), waits 20 s for
-# /_ping. Sets SILOD_PID and SILOD_SOCK.
+# /_ping. Sets SILOD_PID and SILOD_SOCK. A DIR/daemon.json written beforehand is kept
+# (else it is {}).
 bench_start_silod() {
   local build=$1 dir=$2 ns=$3
   mkdir -p "$dir"
-  echo '{}' >"$dir/daemon.json"
+  [ -f "$dir/daemon.json" ] || echo '{}' >"$dir/daemon.json"
   SILOD_SOCK="$dir/silod.sock"
   nsenter --net="/run/netns/$ns" "$build/silod" --data-root "$dir/root" --exec-root "$dir/run" \
     -H "unix://$SILOD_SOCK" --config-file "$dir/daemon.json" </dev/null >"$dir/silod.log" 2>&1 &
@@ -109,12 +110,13 @@ bench_stop_silod() {
 
 # bench_start_dockerd DIR NS ROOTFS: starts dockerd (no bridge, no iptables) in NS with
 # --data-root DIR/root, --exec-root DIR/exec, -H unix://DIR/docker.sock; it starts its own
-# containerd. Waits 60 s for /_ping, then imports ROOTFS as the image busybox. Sets
-# DOCKERD_PID and DOCKERD_SOCK; the docker CLI gets DOCKER_CONFIG=DIR/config.
+# containerd. Waits 60 s for /_ping, then imports ROOTFS as the image busybox (none when
+# ROOTFS is ""). Sets DOCKERD_PID and DOCKERD_SOCK; the docker CLI gets
+# DOCKER_CONFIG=DIR/config. A DIR/daemon.json written beforehand is kept (else it is {}).
 bench_start_dockerd() {
   local dir=$1 ns=$2 rootfs=$3
   mkdir -p "$dir"
-  echo '{}' >"$dir/daemon.json"
+  [ -f "$dir/daemon.json" ] || echo '{}' >"$dir/daemon.json"
   DOCKERD_SOCK="$dir/docker.sock"
   nsenter --net="/run/netns/$ns" dockerd --bridge=none --iptables=false --ip6tables=false \
     --data-root "$dir/root" --exec-root "$dir/exec" -H "unix://$DOCKERD_SOCK" \
@@ -125,6 +127,7 @@ bench_start_dockerd() {
     tail -n 20 "$dir/dockerd.log" >&2
     return 1
   }
+  [ -n "$rootfs" ] || return 0
   tar -C "$rootfs" -c . | DOCKER_CONFIG="$dir/config" timeout 120 docker -H "unix://$DOCKERD_SOCK" import - busybox >/dev/null || {
     echo "error: docker import of $rootfs failed" >&2
     return 1

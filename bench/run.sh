@@ -4,11 +4,12 @@
 #   bench/run.sh BUILD        # make bench
 #
 # N (runs per runtime, default 30) goes to runtime-vs-runc.sh, STRESS_N (default 1000)
-# to stress-8mib.sh, LATENCY_N (default 20) to run-latency.sh; SILO_RUNTIME / RUNC
-# override the runtimes. run-latency.sh and rss.sh start their own silod (and dockerd,
-# podman where installed) in a throwaway network namespace. Each bench's own output
-# is shown as it runs. Exit status 1 when a bench errs or fails (a missed latency goal is
-# reported as MISSED but does not fail the run).
+# to stress-8mib.sh, LATENCY_N (default 20) to run-latency.sh, PULL_N (default 3) to
+# pull.sh; SILO_RUNTIME / RUNC override the runtimes. run-latency.sh, rss.sh and pull.sh
+# start their own silod (and dockerd, podman, a registry where installed) in a throwaway
+# network namespace. Each bench's own output is shown as it runs. Exit status 1 when a
+# bench errs or fails (a missed latency or pull goal is reported as MISSED but does not
+# fail the run).
 set -uo pipefail
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -83,6 +84,24 @@ else
   verdict=MISSED
 fi
 rows+=("rss|$result|shim <= 1 MiB|$verdict")
+
+# pull: goal silo pull time < docker's and < skopeo's (each n/a when not installed).
+run_bench pull "$here/pull.sh" "$build"
+rc=$?
+result=$(grep -E '^pull [0-9]+ MiB' "$logs/pull" | tail -n 1 | sed -E 's/^pull ([0-9]+ MiB) [0-9]+ layers:/\1:/; s/ \(goal.*//')
+goal=$(grep -E '^goal: pull' "$logs/pull" | tail -n 1)
+if [ $rc -eq 0 ] && grep -q '^skipped' "$logs/pull"; then
+  verdict=n/a; result=$(grep '^skipped' "$logs/pull" | head -n 1 | sed -E 's/^skipped, because /skipped: /; s/ \(apt-get.*//')
+elif [ $rc -ne 0 ] || [ -z "$goal" ]; then
+  verdict=ERROR; rc_all=1; [ -n "$result" ] || result=$(tail -n 1 "$logs/pull")
+elif [[ "$goal" == *": met"* ]]; then
+  verdict=ok
+elif [[ "$goal" == *": n/a"* ]]; then
+  verdict=n/a
+else
+  verdict=MISSED
+fi
+rows+=("pull|$result|< 1x both|$verdict")
 
 echo
 printf '%-16s  %-72s  %-14s  %s\n' bench result goal verdict
