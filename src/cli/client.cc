@@ -210,11 +210,12 @@ Result<HttpResponse> Client::call(std::string_view method, const std::string& pa
 
 Status Client::stream(std::string_view method, const std::string& path,
                       const std::optional<Json>& body,
-                      const std::function<bool(std::string_view)>& on_data) {
+                      const std::function<bool(std::string_view)>& on_data,
+                      const std::string& raw_body, const std::string& content_type) {
   auto pre = prefix();
   if (!pre) return std::unexpected(pre.error());
   Conn c;
-  auto req = make_request(method, *pre + path, body, {}, {});
+  auto req = make_request(method, *pre + path, body, raw_body, content_type);
   for (const auto& [name, value] : stream_headers_) req.set(name, value);
   SILO_TRY(send_request(c, socket_path_, host_, std::move(req)));
   boost::system::error_code ec;

@@ -60,9 +60,12 @@ class Client {
                                               const std::string& content_type = {});
   // A streamed response: `on_data` gets each piece of the body as it arrives (chunked or
   // not) and returns false to stop early. Non-2xx statuses are errors.
+  // `raw_body` (with `content_type`), when given, is sent instead of a JSON body.
   [[nodiscard]] Status stream(std::string_view method, const std::string& path,
                               const std::optional<Json>& body,
-                              const std::function<bool(std::string_view)>& on_data);
+                              const std::function<bool(std::string_view)>& on_data,
+                              const std::string& raw_body = {},
+                              const std::string& content_type = {});
   // Sends the request with "Upgrade: tcp" and returns the raw connection after the
   // daemon's 101 (or 200) answer. Non-2xx statuses are errors.
   [[nodiscard]] Result<Hijacked> hijack(const std::string& path, const std::optional<Json>& body);

@@ -296,6 +296,11 @@ int copy_to(Client& c, const std::string& src, const std::string& ctr, const std
 
 }  // namespace
 
+Result<std::string> tar_directory(const std::string& dir) {
+  if (auto l = load_libarchive(); !l) return std::unexpected(l.error());
+  return make_tar(dir, "");
+}
+
 int cmd_cp(Client& c, const Args& a) {
   auto p = parse_or_usage("cp", {{"a,archive"}, {"L,follow-link"}, {"q,quiet"}}, a);
   if (!p) return 125;

@@ -256,6 +256,7 @@ int cmd_image(Client& c, const Args& a) {
   if (sub == "import") return cmd_import(c, rest);
   if (sub == "load") return cmd_load(c, rest);
   if (sub == "save") return cmd_save(c, rest);
+  if (sub == "build") return cmd_build(c, rest);
   std::cerr << "silo: 'image " << sub << "' is not a silo command.\nSee 'silo image --help'\n";
   return 1;
 }

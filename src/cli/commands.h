@@ -71,6 +71,12 @@ int cmd_logout(Client& c, const Args& a);
 
 // Copying files (cmd_cp.cc).
 int cmd_cp(Client& c, const Args& a);
+// A tar of the entries under host directory `dir`, relative to it (libarchive is opened
+// on first use; an error names the package to install).
+[[nodiscard]] Result<std::string> tar_directory(const std::string& dir);
+
+// docker build (cmd_build.cc).
+int cmd_build(Client& c, const Args& a);
 
 // ---- shared helpers ----
 

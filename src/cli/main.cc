@@ -19,7 +19,7 @@ const std::map<std::string, Fn>& commands() {
       {"rename", cmd_rename},   {"top", cmd_top},         {"ps", cmd_ps},
       {"logs", cmd_logs},       {"inspect", cmd_inspect}, {"stats", cmd_stats},
       {"events", cmd_events},   {"version", cmd_version}, {"info", cmd_info},
-      {"system", cmd_system},   {"volume", cmd_volume},   {"cp", cmd_cp},
+      {"system", cmd_system},   {"volume", cmd_volume},   {"cp", cmd_cp},           {"build", cmd_build},
       {"images", cmd_images},   {"image", cmd_image},     {"rmi", cmd_rmi},
       {"tag", cmd_tag},         {"history", cmd_history}, {"import", cmd_import},
       {"load", cmd_load},       {"save", cmd_save},       {"commit", cmd_commit},

@@ -49,6 +49,8 @@ std::string repo_tag(const api::Query& q);
 // docker import: POST /images/create with fromSrc (routes_images_registry.cc serves the
 // route and hands imports here).
 [[nodiscard]] Result<api::Response> images_import(const Context& ctx, api::Call& c);
+// POST /build (routes_build.cc; the builder is build.h).
+[[nodiscard]] Status add_build_routes(api::Router& router, const Context& ctx);
 // POST /images/create (pull), POST /images/{name}/push, POST /auth (routes_images_registry.cc).
 [[nodiscard]] Status add_image_registry_routes(api::Router& router, const Context& ctx);
 // Container I/O: logs, attach (+ attach/ws is not served), resize; exec create, start,

@@ -126,6 +126,7 @@ Result<api::Router> make_router(const Context& ctx) {
   SILO_TRY(add_image_routes(r, ctx));
   SILO_TRY(add_image_archive_routes(r, ctx));
   SILO_TRY(add_image_registry_routes(r, ctx));
+  SILO_TRY(add_build_routes(r, ctx));
   SILO_TRY(add_io_routes(r, ctx));
   SILO_TRY(add_observe_routes(r, ctx));
   return r;

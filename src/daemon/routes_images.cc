@@ -33,17 +33,17 @@ Result<Response> images_list(const Context& ctx, Call& c) {
         ok = ok && !kept.empty();
         shown.tags = kept;
       } else if (key == "dangling") {
+        // A build's intermediate images are not dangling: they go with their last child.
         bool want = values.size() == 1 && values[0] == "true";
-        ok = ok && (img.tags.empty() == want);
+        ok = ok && ((img.tags.empty() && !img.has_children) == want);
       } else if (key == "label") {
         for (const auto& v : values) ok = ok && engine::image_has_label(img, v);
       } else if (key != "before" && key != "since") {
         return fail(Code::Invalid, "invalid filter '" + key + "'");
       }
     }
-    // Untagged images show only with all=1 or dangling=true, as dockerd lists them.
-    if (img.tags.empty() && !c.req.query.get_bool("all") && !filters->contains("dangling"))
-      ok = false;
+    // A build's intermediate images (untagged, with children) show only with all=1.
+    if (img.tags.empty() && img.has_children && !c.req.query.get_bool("all")) ok = false;
     if (ok) list.push_back(engine::image_summary(shown));
   }
   return Response::json(list);

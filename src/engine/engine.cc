@@ -273,6 +273,7 @@ Result<Json> Engine::remove_image(std::string_view ref, bool force) {
   if (!all) return std::unexpected(all.error());
   ImageUsers users;
   for (const auto& c : *all) {
+    users.in_use.insert(c.image_id);
     if (c.image_id != img->id) continue;
     (is_running_status(c.state.status) ? users.running : users.stopped).push_back(c.id);
   }

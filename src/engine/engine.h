@@ -37,6 +37,7 @@
 #include "engine/container_config.h"
 #include "engine/events.h"
 #include "engine/store.h"
+#include "image/config.h"
 #include "image/registry.h"
 
 namespace silo::engine {
@@ -82,6 +83,8 @@ struct ImageRef {
   std::vector<std::string> tags;     // familiar: "busybox:latest", "localhost:5000/a:1"
   std::vector<std::string> digests;  // familiar digest refs: "busybox@sha256:…"
   std::vector<std::string> lowers;   // unpacked layers for overlayfs, top first
+  std::string parent;                // the image a build step ran on, "" for others
+  bool has_children = false;         // a build step ran on it (an intermediate image)
   ImageConfig config;
   Json inspect = Json::object();  // Docker's ImageInspect
 };
@@ -207,6 +210,26 @@ class Engine {
   // docker login: checks `creds` against registry `server` ("" = Docker Hub). Permission
   // "unauthorized: incorrect username or password" when the registry refuses them.
   [[nodiscard]] Status registry_login(std::string_view server, const image::Credentials& creds);
+  // --- docker build (build.cc; the daemon's builder drives these) ---
+
+  // The full config of image `ref` (what a build stage starts from).
+  [[nodiscard]] Result<image::ImageConfig> image_build_config(std::string_view ref);
+  // The image of a build step (ImageService::build_step): the changes of the stopped
+  // container `container` on `parent_id` ("" = scratch); with no container, the files of
+  // `dir` (a step on an image with no layers), or no layer at all (a metadata step).
+  [[nodiscard]] Result<std::string> build_step(std::string_view container,
+                                               std::string_view parent_id,
+                                               const image::ImageConfig& after,
+                                               const std::vector<std::string>& cmd,
+                                               const std::string& dir = {});
+  [[nodiscard]] Result<std::optional<std::string>> cached_build_step(std::string_view key);
+  [[nodiscard]] Status remember_build_step(std::string_view key, std::string_view id);
+  // COPY/ADD --chown: `user` ("1000", "app:app", "app") as uid and gid, names looked up in
+  // container `container`'s /etc/passwd and /etc/group. Errors: Invalid, dockerd's
+  // "unable to find user app: no matching entries in passwd file".
+  [[nodiscard]] Result<std::pair<uint32_t, uint32_t>> container_user_ids(
+      std::string_view container, std::string_view user);
+
   // The overlay lower directories of container `rec`, top layer first.
   [[nodiscard]] Result<std::vector<std::string>> lowers(const ContainerRecord& rec);
 

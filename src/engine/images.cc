@@ -94,7 +94,7 @@ Json image_summary(const ImageRef& img) {
           {"Created", created},
           {"Id", img.id},
           {"Labels", labels},
-          {"ParentId", ""},
+          {"ParentId", img.parent},
           {"RepoDigests", img.digests},
           {"RepoTags", img.tags.empty() ? Json::array({"<none>:<none>"}) : Json(img.tags)},
           {"SharedSize", -1},
@@ -154,7 +154,8 @@ Status ImageService::unpack(const Json& layer, const std::string& chain_hex) {
 }
 
 Result<std::string> ImageService::add(const std::string& config, const Json& layers,
-                                      const std::vector<std::string>& refs) {
+                                      const std::vector<std::string>& refs,
+                                      std::string_view parent) {
   auto parsed = image::parse_image_config(config);
   if (!parsed) return wrap(parsed.error(), "image config");
   if (!layers.is_array() || layers.size() != parsed->diff_ids.size())
@@ -180,7 +181,8 @@ Result<std::string> ImageService::add(const std::string& config, const Json& lay
                   .config = config,
                   .layers = layers,
                   .created = now_rfc3339(),
-                  .size = size};
+                  .size = size,
+                  .parent = std::string(parent)};
   SILO_TRY(store_->run_in_transaction([&]() -> Status {
     SILO_TRY(store_->put_image(rec));
     for (const auto& r : refs) SILO_TRY(store_->set_image_ref(r, rec.id));
@@ -217,7 +219,10 @@ Result<ImageRef> ImageService::to_ref(const ImageRecord& rec) {
   auto parsed = image::parse_image_config(rec.config);
   if (!parsed) return wrap(parsed.error(), "image " + rec.id + " config");
   Json raw = Json::parse(rec.config, nullptr, false);
-  ImageRef out{.id = rec.id, .config = run_defaults(parsed->config)};
+  ImageRef out{.id = rec.id, .parent = rec.parent, .config = run_defaults(parsed->config)};
+  auto children = store_->image_children(rec.id);
+  if (!children) return std::unexpected(children.error());
+  out.has_children = !children->empty();
   for (const auto& r : rec.refs)
     (r.find('@') == std::string::npos ? out.tags : out.digests).push_back(familiar_ref(r));
   if (!out.tags.empty()) out.name = out.tags.front();
@@ -229,7 +234,7 @@ Result<ImageRef> ImageService::to_ref(const ImageRecord& rec) {
   out.inspect = {{"Id", rec.id},
                  {"RepoTags", out.tags},
                  {"RepoDigests", out.digests},
-                 {"Parent", ""},
+                 {"Parent", rec.parent},
                  {"Comment", parsed->history.empty() ? "" : parsed->history.back().comment},
                  {"Created", parsed->created},
                  {"Container", ""},

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -19,6 +20,7 @@
 #include "engine/engine.h"
 #include "engine/store.h"
 #include "image/blob_store.h"
+#include "image/config.h"
 #include "image/image_import.h"
 #include "image/layer_diff.h"
 #include "image/registry.h"
@@ -28,6 +30,7 @@ namespace silo::engine {
 // The ids of the containers that use an image, as the caller knows them.
 struct ImageUsers {
   std::vector<std::string> running, stopped;
+  std::set<std::string> in_use;  // every image id some container uses
 };
 
 class ImageService {
@@ -46,8 +49,10 @@ class ImageService {
   // [{"digest","diff_id","media_type","size"}], base first. Returns the image id.
   // Errors: Invalid for a config or layer that does not match ("layer sha256:… is corrupt:
   // …"), NotFound for a blob that is missing.
+  // `parent` is the image a build step ran on ("" for others).
   [[nodiscard]] Result<std::string> add(const std::string& config, const Json& layers,
-                                        const std::vector<std::string>& refs);
+                                        const std::vector<std::string>& refs,
+                                        std::string_view parent = {});
   // Resolves a reference as dockerd does: "busybox", "busybox:1", "docker.io/library/x:y",
   // "name@sha256:…", a full or short id with or without "sha256:". NotFound is Docker's
   // "No such image: busybox:latest"; an ambiguous short id is Invalid.
@@ -90,6 +95,22 @@ class ImageService {
   // as a new layer, tagged `ref` when not empty. Returns the new id.
   [[nodiscard]] Result<std::string> commit(std::string_view base_id, const std::string& upper_dir,
                                            std::string_view ref, image::CommitOptions options);
+
+  // --- docker build (images_archive.cc) ---
+
+  // The image of one build step: a child of `parent_id` ("" for FROM scratch) with
+  // `upper_dir`'s changes as its layer ("" or an unchanged dir: no layer, an empty_layer
+  // history entry), `after` as its config and `cmd` (image/build_cache.h's StepRecord) as
+  // its history's created_by. It records its parent and is untagged. Returns the id.
+  [[nodiscard]] Result<std::string> build_step(std::string_view parent_id,
+                                               const std::string& upper_dir,
+                                               const image::ImageConfig& after,
+                                               const std::vector<std::string>& cmd);
+  // The image an earlier step with cache key `key` made, when it is still here.
+  [[nodiscard]] Result<std::optional<std::string>> cached_step(std::string_view key);
+  [[nodiscard]] Status remember_step(std::string_view key, std::string_view id);
+  // The config of a stage that starts FROM scratch: the host's platform, nothing else.
+  static image::ImageConfig scratch_config();
 
  private:
   Result<std::string> resolve_id(std::string_view ref);

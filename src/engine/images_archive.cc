@@ -1,5 +1,7 @@
 // The image service: import, load, save and commit (the formats are silo_image's).
 
+#include <stdlib.h>
+
 #include "common/sys.h"
 #include "engine/images.h"
 #include "engine/seed_image.h"
@@ -100,15 +102,74 @@ Result<std::string> ImageService::commit(std::string_view base_id, const std::st
   if (!base) return wrap(base.error(), "commit: the container's image");
   SILO_TRY(sys::mkdir_p(spool_dir(), 0700));
   options.spool_dir = spool_dir();
-  auto made = image::commit_container(base->config, descriptors(base->layers), upper_dir, *blobs_,
-                                      options);
+  auto made =
+      image::commit_container(base->config, descriptors(base->layers), upper_dir, *blobs_, options);
   if (!made) return wrap(made.error(), "commit");
   Json layers = base->layers;
   if (!made->layer.digest.empty()) {
     Json l = layers_json({made->layer}, {made->diff_id});
+    l[0]["uncompressed_size"] = made->uncompressed_size;
     layers.push_back(l[0]);
   }
   return add(made->config, layers, *refs);
+}
+
+image::ImageConfig ImageService::scratch_config() {
+  return image::ImageConfig{.platform = image::host_platform()};
+}
+
+Result<std::string> ImageService::build_step(std::string_view parent_id,
+                                             const std::string& upper_dir,
+                                             const image::ImageConfig& after,
+                                             const std::vector<std::string>& cmd) {
+  std::string base_config;
+  Json base_layers = Json::array();
+  if (parent_id.empty()) {
+    const image::Platform& p = after.platform;
+    Json c{{"architecture", p.architecture}, {"os", p.os}};
+    if (!p.variant.empty()) c["variant"] = p.variant;
+    c["config"] = Json::object();
+    c["rootfs"] = {{"type", "layers"}, {"diff_ids", Json::array()}};
+    base_config = c.dump();
+  } else {
+    auto base = store_->get_image(parent_id);
+    if (!base) return wrap(base.error(), "build step: the parent image");
+    base_config = base->config;
+    base_layers = base->layers;
+  }
+  SILO_TRY(sys::mkdir_p(spool_dir(), 0700));
+  // A metadata step diffs an empty directory: no layer, an empty_layer history entry.
+  std::string dir = upper_dir, empty;
+  if (dir.empty()) {
+    std::string tmpl = spool_dir() + "/step-XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) return fail_errno(errno, "build step: mkdtemp");
+    dir = empty = tmpl;
+  }
+  image::CommitOptions o{.author = after.author,
+                         .container_cmd = cmd,
+                         .run_config = image::run_config_json(after.config),
+                         .spool_dir = spool_dir()};
+  auto made = image::commit_container(base_config, descriptors(base_layers), dir, *blobs_, o);
+  if (!empty.empty()) (void)sys::remove_all(empty);
+  if (!made) return wrap(made.error(), "build step");
+  Json layers = base_layers;
+  if (!made->layer.digest.empty()) {
+    Json l = layers_json({made->layer}, {made->diff_id});
+    l[0]["uncompressed_size"] = made->uncompressed_size;
+    layers.push_back(l[0]);
+  }
+  return add(made->config, layers, {}, parent_id);
+}
+
+Result<std::optional<std::string>> ImageService::cached_step(std::string_view key) {
+  auto id = store_->build_cache(key);
+  if (!id || !*id) return id;
+  if (auto rec = store_->get_image(**id); !rec) return std::optional<std::string>();
+  return id;
+}
+
+Status ImageService::remember_step(std::string_view key, std::string_view id) {
+  return store_->set_build_cache(key, id);
 }
 
 }  // namespace silo::engine

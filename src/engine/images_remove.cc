@@ -63,6 +63,11 @@ Result<Json> ImageService::remove(std::string_view ref, bool force, const ImageU
                                       " (must be forced) - image is referenced in multiple "
                                       "repositories");
     SILO_TRY(check_users(rec->id, force, users));
+    auto children = store_->image_children(rec->id);
+    if (!children) return std::unexpected(children.error());
+    if (!children->empty())
+      return fail(Code::Conflict, "conflict: unable to delete " + short_image_id(rec->id) +
+                                      " (cannot be forced) - image has dependent child images");
     for (const auto& r : rec->refs) {
       SILO_TRY(store_->remove_image_ref(r));
       out.push_back({{"Untagged", familiar_ref(r)}});
@@ -73,6 +78,18 @@ Result<Json> ImageService::remove(std::string_view ref, bool force, const ImageU
   out.push_back({{"Deleted", rec->id}});
   auto gone = remove_unused(*rec);
   if (!gone) spdlog::warn("image {}: {}", rec->id, gone.error().message);
+  // The intermediate images of a build go with the last image built on them, as dockerd
+  // prunes untagged parents that nothing else needs.
+  for (std::string parent = rec->parent; !parent.empty();) {
+    auto p = store_->get_image(parent);
+    if (!p || !p->refs.empty() || users.in_use.contains(p->id)) break;
+    auto children = store_->image_children(p->id);
+    if (!children || !children->empty()) break;
+    if (!store_->remove_image(p->id)) break;
+    out.push_back({{"Deleted", p->id}});
+    if (auto g = remove_unused(*p); !g) spdlog::warn("image {}: {}", p->id, g.error().message);
+    parent = p->parent;
+  }
   return out;
 }
 
@@ -122,7 +139,8 @@ Result<Json> ImageService::prune(const std::map<std::string, std::vector<std::st
   Json deleted = Json::array();
   int64_t reclaimed = 0;
   for (const auto& img : *all) {
-    if (used.contains(img.id) || (dangling_only && !img.tags.empty())) continue;
+    // An image with children is a build's intermediate: it goes with its last child.
+    if (used.contains(img.id) || img.has_children || (dangling_only && !img.tags.empty())) continue;
     if (until && rfc3339_seconds(img.inspect.value("Created", "")) >= until) continue;
     bool ok = true;
     if (auto it = filters.find("label"); it != filters.end())
@@ -130,7 +148,7 @@ Result<Json> ImageService::prune(const std::map<std::string, std::vector<std::st
     if (auto it = filters.find("label!"); it != filters.end())
       for (const auto& w : it->second) ok = ok && !image_has_label(img, w);
     if (!ok) continue;
-    auto gone = remove(img.id, true, {});
+    auto gone = remove(img.id, true, {.in_use = used});
     if (!gone) {
       spdlog::warn("image prune {}: {}", img.id, gone.error().message);
       continue;

@@ -89,6 +89,20 @@ CREATE TABLE image_refs (
 CREATE INDEX image_refs_by_image ON image_refs(image_id);
 )sql";
 
+// Version 4: what `docker build` keeps. An image made by a build step knows its parent
+// (the image the step ran on), so the intermediate images of a build stay out of
+// `images` and prune, and leave with the image built on them; the build cache maps a
+// step's cache key (image/build_cache.h) to the image that step made.
+constexpr std::string_view kV4 = R"sql(
+ALTER TABLE images ADD COLUMN parent TEXT NOT NULL DEFAULT '';
+CREATE INDEX images_by_parent ON images(parent);
+CREATE TABLE build_cache (
+  key      TEXT PRIMARY KEY,
+  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+);
+CREATE INDEX build_cache_by_image ON build_cache(image_id);
+)sql";
+
 Status apply(SqliteDb& db, const Migration& m) {
   auto tx = SqliteTx::begin(db);
   if (!tx) return std::unexpected(tx.error());
@@ -105,6 +119,7 @@ const std::vector<Migration>& migrations() {
       {1, "containers, volumes, kernel objects", kV1},
       {2, "events ring", kV2},
       {3, "image index", kV3},
+      {4, "image parents and the build cache", kV4},
   };
   return kAll;
 }

@@ -68,6 +68,7 @@ struct ImageRecord {
   std::string created;  // when it entered this store
   int64_t size = 0;     // unpacked size of its layers
   std::vector<std::string> refs;  // normalised tags and digest refs, sorted
+  std::string parent;             // the image a build step ran on; "" for others
 };
 
 // A kernel object some step is about to create (mount, cgroup, shim, netns, veth...),
@@ -161,6 +162,12 @@ class Store {
   [[nodiscard]] Result<bool> remove_image_ref(std::string_view ref);
   // Deletes the image row and its refs; NotFound when absent.
   [[nodiscard]] Status remove_image(std::string_view id);
+  // The ids of the images whose parent is `id`.
+  [[nodiscard]] Result<std::vector<std::string>> image_children(std::string_view id);
+  // The image a build step with cache key `key` made, or nullopt.
+  [[nodiscard]] Result<std::optional<std::string>> build_cache(std::string_view key);
+  // Records that the step with cache key `key` made image `id` (replacing an older one).
+  [[nodiscard]] Status set_build_cache(std::string_view key, std::string_view id);
 
   // --- kernel objects and events (store_journal.cc) ---
 

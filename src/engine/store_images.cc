@@ -6,7 +6,7 @@
 namespace silo::engine {
 namespace {
 
-constexpr std::string_view kColumns = "id, config, layers, created, size";
+constexpr std::string_view kColumns = "id, config, layers, created, size, parent";
 
 Result<ImageRecord> read_row(const SqliteStmt& st) {
   ImageRecord r;
@@ -17,6 +17,7 @@ Result<ImageRecord> read_row(const SqliteStmt& st) {
   r.layers = layers->is_array() ? std::move(*layers) : Json::array();
   r.created = st.text(3);
   r.size = st.integer(4);
+  r.parent = st.text(5);
   return r;
 }
 
@@ -25,13 +26,14 @@ Result<ImageRecord> read_row(const SqliteStmt& st) {
 Status Store::put_image(const ImageRecord& rec) {
   std::lock_guard lock(mu_);
   auto st = db_.prepare("INSERT INTO images (" + std::string(kColumns) +
-                        ") VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(id) DO NOTHING");
+                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO NOTHING");
   if (!st) return std::unexpected(st.error());
   SILO_TRY(st->bind(1, rec.id));
   SILO_TRY(st->bind(2, rec.config));
   SILO_TRY(st->bind(3, rec.layers.dump()));
   SILO_TRY(st->bind(4, rec.created));
   SILO_TRY(st->bind(5, rec.size));
+  SILO_TRY(st->bind(6, rec.parent));
   return st->run();
 }
 
@@ -133,6 +135,42 @@ Status Store::remove_image(std::string_view id) {
   SILO_TRY(st->run());
   if (db_.changes() == 0) return fail(Code::NotFound, "No such image: " + std::string(id));
   return {};
+}
+
+Result<std::vector<std::string>> Store::image_children(std::string_view id) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare("SELECT id FROM images WHERE parent = ?1 ORDER BY id");
+  if (!st) return std::unexpected(st.error());
+  SILO_TRY(st->bind(1, id));
+  std::vector<std::string> ids;
+  for (;;) {
+    auto r = st->step();
+    if (!r) return std::unexpected(r.error());
+    if (!*r) return ids;
+    ids.push_back(st->text(0));
+  }
+}
+
+Result<std::optional<std::string>> Store::build_cache(std::string_view key) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare("SELECT image_id FROM build_cache WHERE key = ?1");
+  if (!st) return std::unexpected(st.error());
+  SILO_TRY(st->bind(1, key));
+  auto r = st->step();
+  if (!r) return std::unexpected(r.error());
+  if (!*r) return std::optional<std::string>();
+  return std::optional<std::string>(st->text(0));
+}
+
+Status Store::set_build_cache(std::string_view key, std::string_view id) {
+  std::lock_guard lock(mu_);
+  auto st = db_.prepare(
+      "INSERT INTO build_cache (key, image_id) VALUES (?1, ?2) "
+      "ON CONFLICT(key) DO UPDATE SET image_id = excluded.image_id");
+  if (!st) return std::unexpected(st.error());
+  SILO_TRY(st->bind(1, key));
+  SILO_TRY(st->bind(2, id));
+  return st->run();
 }
 
 }  // namespace silo::engine

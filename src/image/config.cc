@@ -142,6 +142,42 @@ Result<ImageConfig> parse_image_config(std::string_view body) {
   return ic;
 }
 
+Json run_config_json(const RunConfig& c) {
+  Json j = Json::object();
+  auto put = [&j](const char* key, const auto& v) {
+    if (!v.empty()) j[key] = v;
+  };
+  put("User", c.user);
+  put("Env", c.env);
+  put("Cmd", c.cmd);
+  put("Entrypoint", c.entrypoint);
+  put("WorkingDir", c.working_dir);
+  auto set_of = [&j](const char* key, const std::set<std::string>& keys) {
+    if (keys.empty()) return;
+    Json o = Json::object();
+    for (const auto& k : keys) o[k] = Json::object();
+    j[key] = std::move(o);
+  };
+  set_of("ExposedPorts", c.exposed_ports);
+  set_of("Volumes", c.volumes);
+  put("Labels", c.labels);
+  put("StopSignal", c.stop_signal);
+  put("Shell", c.shell);
+  put("OnBuild", c.on_build);
+  if (c.healthcheck) {
+    const Healthcheck& h = *c.healthcheck;
+    Json hc{{"Test", h.test}};
+    if (h.interval_ns) hc["Interval"] = h.interval_ns;
+    if (h.timeout_ns) hc["Timeout"] = h.timeout_ns;
+    if (h.start_period_ns) hc["StartPeriod"] = h.start_period_ns;
+    if (h.start_interval_ns) hc["StartInterval"] = h.start_interval_ns;
+    if (h.retries) hc["Retries"] = h.retries;
+    j["Healthcheck"] = std::move(hc);
+  }
+  if (c.args_escaped) j["ArgsEscaped"] = true;
+  return j;
+}
+
 Status check_layers_match(const Manifest& m, const ImageConfig& c) {
   if (m.layers.size() == c.diff_ids.size()) return {};
   return fail(Code::Invalid, "image config " + m.config.digest.short_str() + " lists " +

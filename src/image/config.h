@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/json.h"
 #include "image/digest.h"
 #include "image/manifest.h"
 #include "image/platform.h"
@@ -56,6 +57,10 @@ struct ImageConfig {
 // Parses a config blob. Invalid errors name the field ("config.Env: wrong type (string)").
 // rootfs.type must be "layers".
 [[nodiscard]] Result<ImageConfig> parse_image_config(std::string_view body);
+
+// config.config as Docker writes it (the inverse of the parse above): "Env", "Cmd", ...;
+// empty fields are left out, ExposedPorts and Volumes are objects of empty objects.
+[[nodiscard]] Json run_config_json(const RunConfig& c);
 
 // Checks that a manifest and its config agree: one diff_id per layer.
 [[nodiscard]] Status check_layers_match(const Manifest& m, const ImageConfig& c);

@@ -176,6 +176,7 @@ Result<NewImage> commit_container(std::string_view base_config,
                            .digest = diff->digest,
                            .size = static_cast<int64_t>(diff->size)};
     img.diff_id = diff->diff_id;
+    img.uncompressed_size = diff->uncompressed_size;
     layers.push_back(img.layer);
   }
   SILO_TRY_CTX(finish_image(store, config, layers, img), "commit");

@@ -25,6 +25,7 @@ struct NewImage {
   // no layer, only a history entry with empty_layer).
   Descriptor layer;
   Digest diff_id;
+  uint64_t uncompressed_size = 0;  // of the new layer's tar
   std::string manifest;  // Docker schema 2: the base layers, then the new one
   Digest manifest_digest;
 };

@@ -260,5 +260,32 @@ TEST_F(StoreTest, SecondConnectionSeesCommittedWrites) {
   EXPECT_TRUE(store_->get_container("renamed"));
 }
 
+
+// Build steps: an image records its parent; the build cache maps a step's key to the image
+// and forgets it when the image goes.
+TEST_F(StoreTest, ImageParentsAndBuildCache) {
+  const std::string base = "sha256:" + std::string(64, 'a');
+  const std::string step = "sha256:" + std::string(64, 'b');
+  ASSERT_TRUE(store_->put_image({.id = base, .config = "{}", .created = "t1"}));
+  ASSERT_TRUE(store_->put_image({.id = step, .config = "{}", .created = "t2", .parent = base}));
+  auto got = store_->get_image(step);
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(got->parent, base);
+  auto children = store_->image_children(base);
+  ASSERT_TRUE(children);
+  EXPECT_EQ(*children, std::vector<std::string>{step});
+  EXPECT_TRUE(store_->image_children(step)->empty());
+
+  auto miss = store_->build_cache("sha256:key");
+  ASSERT_TRUE(miss);
+  EXPECT_FALSE(*miss);
+  ASSERT_TRUE(store_->set_build_cache("sha256:key", step));
+  EXPECT_EQ(store_->build_cache("sha256:key")->value_or(""), step);
+  // A cache entry needs its image: none for an unknown one, and it goes with the image.
+  EXPECT_FALSE(store_->set_build_cache("sha256:other", "sha256:" + std::string(64, 'c')));
+  ASSERT_TRUE(store_->remove_image(step));
+  EXPECT_FALSE(store_->build_cache("sha256:key")->has_value());
+}
+
 }  // namespace
 }  // namespace silo::engine
