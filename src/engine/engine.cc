@@ -305,9 +305,9 @@ Result<std::vector<std::string>> Engine::load_images(
   return impl_->images->load(src);
 }
 
-Status Engine::save_images(const std::vector<std::string>& refs,
+Status Engine::save_images(const std::vector<std::string>& refs, image::ArchiveFormat format,
                            const std::function<Status(std::string_view)>& out) {
-  return impl_->images->save(refs, out);
+  return impl_->images->save(refs, format, out);
 }
 
 Result<std::string> Engine::commit(std::string_view container, std::string_view ref,

@@ -37,6 +37,7 @@
 #include "engine/container_config.h"
 #include "engine/events.h"
 #include "engine/store.h"
+#include "image/image_archive.h"
 #include "image/registry.h"
 
 namespace silo::engine {
@@ -187,6 +188,7 @@ class Engine {
   [[nodiscard]] Result<std::vector<std::string>> load_images(
       const std::function<Result<size_t>(char*, size_t)>& src);
   [[nodiscard]] Status save_images(const std::vector<std::string>& refs,
+                                   image::ArchiveFormat format,
                                    const std::function<Status(std::string_view)>& out);
   // docker commit CONTAINER [REF]: the container's changes as a new image; returns its id.
   [[nodiscard]] Result<std::string> commit(std::string_view container, std::string_view ref,

@@ -9,9 +9,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/error.h"
@@ -82,10 +84,13 @@ class ImageService {
   // docker load: every image of a docker-archive or OCI layout read from `src`; returns
   // docker's lines ("Loaded image: busybox:latest", "Loaded image ID: sha256:…").
   [[nodiscard]] Result<std::vector<std::string>> load(const image::ReadFn& src);
-  // docker save: the images `refs` name as a docker-archive written to `out`. A ref that
-  // is a name saves that tag; an id saves the image untagged, as dockerd. NotFound names
-  // the first ref that is not an image (checked before anything is written).
-  [[nodiscard]] Status save(const std::vector<std::string>& refs, const image::WriteFn& out);
+  // docker save: the images `refs` name written to `out` as a docker-archive or, for
+  // `podman save --format oci-archive`, an OCI image layout (a pulled or pushed image keeps
+  // its manifest, so its digest). A ref that is a name saves that tag; an id saves the image
+  // untagged, as dockerd. NotFound names the first ref that is not an image (checked before
+  // anything is written).
+  [[nodiscard]] Status save(const std::vector<std::string>& refs, image::ArchiveFormat format,
+                            const image::WriteFn& out);
   // docker commit: a child of image `base_id` with the container's changes (`upper_dir`)
   // as a new layer, tagged `ref` when not empty. Returns the new id.
   [[nodiscard]] Result<std::string> commit(std::string_view base_id, const std::string& upper_dir,
@@ -151,6 +156,12 @@ bool is_hex(std::string_view s);
 std::string familiar_ref(const std::string& ref);
 // The 12 hex of an id ("sha256:3f2a…" -> "3f2a…"), as dockerd's messages show it.
 std::string short_image_id(const std::string& id);
+
+// The single-platform manifest stored for image `rec` (pulled or pushed before) and its
+// media type: one of its digest refs names it, or names a list with a stored entry, whose
+// config is the image. nullopt when none is stored (images_registry.cc).
+std::optional<std::pair<std::string, std::string>> stored_manifest(const ImageRecord& rec,
+                                                                   image::BlobStore& blobs);
 
 // Chain ids of `diff_ids` (OCI image spec): the first is its diff_id, each next one the
 // sha256 of "<previous chain id> <diff_id>". Hex only, base first.

@@ -90,42 +90,6 @@ Result<std::pair<image::Manifest, image::FetchedManifest>> platform_manifest(
   return std::pair{*m, *sub};
 }
 
-// The single-platform manifest body stored for image `rec` (pulled or pushed before) and its
-// media type: one of its digest refs names a manifest, or a list with a stored entry, whose
-// config is the image.
-std::optional<std::pair<std::string, std::string>> stored_manifest(const ImageRecord& rec,
-                                                                   image::BlobStore& blobs) {
-  auto load = [&](const image::Digest& d) -> std::optional<image::AnyManifest> {
-    if (!blobs.exists(d)) return std::nullopt;
-    auto body = blobs.read(d);
-    if (!body) return std::nullopt;
-    auto any = image::parse_manifest(*body);
-    if (!any) return std::nullopt;
-    return *any;
-  };
-  auto of_image =
-      [&](const image::Digest& d) -> std::optional<std::pair<std::string, std::string>> {
-    auto any = load(d);
-    auto* m = any ? std::get_if<image::Manifest>(&*any) : nullptr;
-    if (!m || m->config.digest.str() != rec.id) return std::nullopt;
-    auto body = blobs.read(d);
-    if (!body) return std::nullopt;
-    return std::pair{*body, m->media_type};
-  };
-  for (const auto& r : rec.refs) {
-    auto at = r.find('@');
-    if (at == std::string::npos) continue;
-    auto d = image::Digest::parse(r.substr(at + 1));
-    if (!d) continue;
-    if (auto m = of_image(*d)) return m;
-    auto any = load(*d);
-    if (!any || !std::holds_alternative<image::Index>(*any)) continue;
-    for (const auto& e : std::get<image::Index>(*any).manifests)
-      if (auto m = of_image(e.digest)) return m;
-  }
-  return std::nullopt;
-}
-
 // A Docker schema-2 manifest for `rec` from its config and layer blobs.
 Result<std::pair<std::string, std::string>> make_manifest(const ImageRecord& rec) {
   Json layers = Json::array();
@@ -170,6 +134,39 @@ std::map<std::string, std::string> challenge_params(const std::string& h) {
 }
 
 }  // namespace
+
+std::optional<std::pair<std::string, std::string>> stored_manifest(const ImageRecord& rec,
+                                                                   image::BlobStore& blobs) {
+  auto load = [&](const image::Digest& d) -> std::optional<image::AnyManifest> {
+    if (!blobs.exists(d)) return std::nullopt;
+    auto body = blobs.read(d);
+    if (!body) return std::nullopt;
+    auto any = image::parse_manifest(*body);
+    if (!any) return std::nullopt;
+    return *any;
+  };
+  auto of_image =
+      [&](const image::Digest& d) -> std::optional<std::pair<std::string, std::string>> {
+    auto any = load(d);
+    auto* m = any ? std::get_if<image::Manifest>(&*any) : nullptr;
+    if (!m || m->config.digest.str() != rec.id) return std::nullopt;
+    auto body = blobs.read(d);
+    if (!body) return std::nullopt;
+    return std::pair{*body, m->media_type};
+  };
+  for (const auto& r : rec.refs) {
+    auto at = r.find('@');
+    if (at == std::string::npos) continue;
+    auto d = image::Digest::parse(r.substr(at + 1));
+    if (!d) continue;
+    if (auto m = of_image(*d)) return m;
+    auto any = load(*d);
+    if (!any || !std::holds_alternative<image::Index>(*any)) continue;
+    for (const auto& e : std::get<image::Index>(*any).manifests)
+      if (auto m = of_image(e.digest)) return m;
+  }
+  return std::nullopt;
+}
 
 Status ImageService::login(const std::string& host, const image::RegistryOptions& options,
                            const image::Credentials& creds) {

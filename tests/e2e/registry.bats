@@ -220,6 +220,9 @@ registry_digest() {
   [[ "$output" == *"$REG/test/silo:2"* ]]
   run silo_cli image inspect --format '{{index .RepoDigests 0}}' "$REG/test/silo:2"
   [[ "$output" == *"@sha256:"* ]]
+  # An OCI save of a pulled image keeps its manifest, so its digest.
+  silo_cli save --format oci-archive -o "$TH_DIR/pulled-oci.tar" "$REG/test/silo:2"
+  [ "$(tar -xOf "$TH_DIR/pulled-oci.tar" index.json | jq -r '.manifests[0].digest')" = "$pushed" ]
   run silo_cli pull "$REG/test/silo:nope"
   echo "$output"
   [ "$status" -ne 0 ]
