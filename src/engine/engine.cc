@@ -355,12 +355,13 @@ Result<PullResult> Engine::pull_image(std::string_view ref, std::string_view pla
                              progress);
 }
 
-Result<PushResult> Engine::push_image(std::string_view ref,
-                                      const std::optional<image::Credentials>& creds,
-                                      const RegistryProgressFn& progress) {
-  auto r = image::parse_reference(ref);
+Status Engine::push_image(std::string_view ref, const std::optional<image::Credentials>& creds,
+                          const RegistryProgressFn& progress, const PushedFn& pushed) {
+  // No default tag: a bare name pushes every tag of the repository.
+  auto r = image::parse_reference(ref, false);
   if (!r) return std::unexpected(r.error());
-  return impl_->images->push(*r, registry_options(opts_.config, r->domain, creds), progress);
+  return impl_->images->push(*r, registry_options(opts_.config, r->domain, creds), progress,
+                             pushed);
 }
 
 Status Engine::registry_login(std::string_view server, const image::Credentials& creds) {

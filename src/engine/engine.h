@@ -108,12 +108,14 @@ struct PullResult {
   bool updated = false;  // false: "Image is up to date for …"
 };
 
-// What a push did: the tag pushed, the manifest's digest and its size in bytes.
+// What a push did for one tag: the tag, the manifest's digest and its size in bytes.
 struct PushResult {
   std::string tag;
   std::string digest;
   size_t size = 0;
 };
+// Called once per tag pushed, after that tag's progress and before the next tag's.
+using PushedFn = std::function<void(const PushResult&)>;
 
 class Engine {
  public:
@@ -201,11 +203,13 @@ class Engine {
   [[nodiscard]] Result<PullResult> pull_image(std::string_view ref, std::string_view platform,
                                               const std::optional<image::Credentials>& creds,
                                               const RegistryProgressFn& progress);
-  // docker push `ref` (a local name that is also the target; :latest when untagged).
-  // Errors: NotFound "An image does not exist locally with the tag: …", the registry's.
-  [[nodiscard]] Result<PushResult> push_image(std::string_view ref,
-                                              const std::optional<image::Credentials>& creds,
-                                              const RegistryProgressFn& progress);
+  // docker push `ref` (a local name that is also the target): its tag or, when it has
+  // none, every tag of the repository, as dockerd does for an empty `tag` (docker push -a);
+  // `pushed` is called after each tag. Errors: NotFound "An image does not exist locally
+  // with the tag: …", Invalid for a digest reference, the registry's.
+  [[nodiscard]] Status push_image(std::string_view ref,
+                                  const std::optional<image::Credentials>& creds,
+                                  const RegistryProgressFn& progress, const PushedFn& pushed);
   // docker login: checks `creds` against registry `server` ("" = Docker Hub). Permission
   // "unauthorized: incorrect username or password" when the registry refuses them.
   [[nodiscard]] Status registry_login(std::string_view server, const image::Credentials& creds);

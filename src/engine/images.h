@@ -108,6 +108,9 @@ class ImageService {
   Status unpack(const Json& layer, const std::string& chain_hex);
   Status remove_unused(const ImageRecord& gone);
   std::string layer_dir(const std::string& chain_hex) const;
+  // The tags push(ref) pushes, sorted, with their image ids (push's errors).
+  Result<std::vector<std::pair<image::Reference, std::string>>> push_tags(
+      const image::Reference& ref);
 
   Store* store_;
   std::string root_;
@@ -124,13 +127,16 @@ class ImageService {
                                         const image::Platform& platform,
                                         const image::RegistryOptions& options,
                                         const RegistryProgressFn& progress);
-  // docker push: the image `ref` names, to `ref`'s repository: blobs the registry lacks
+  // docker push: the tag `ref` names or, when `ref` has no tag, every tag of its repository
+  // in lexical order (dockerd's push of an empty `tag`, docker push --all-tags). dockerd's
+  // "The push refers to repository [...]" once, then per tag: blobs the registry lacks
   // (mounted from another repository of the same registry when the image came from one),
   // then the stored manifest (or a schema-2 one made from config and layers); the pushed
-  // digest becomes a RepoDigest.
-  [[nodiscard]] Result<PushResult> push(const image::Reference& ref,
-                                        const image::RegistryOptions& options,
-                                        const RegistryProgressFn& progress);
+  // digest becomes a RepoDigest and `pushed` gets the tag's result. NotFound (before any
+  // progress) "An image does not exist locally with the tag: …" for a repository with no
+  // image, "tag does not exist: …" for a missing tag; Invalid for a digest reference.
+  [[nodiscard]] Status push(const image::Reference& ref, const image::RegistryOptions& options,
+                            const RegistryProgressFn& progress, const PushedFn& pushed);
   // docker login: GET /v2/ on registry `host` with `creds` (Basic, or a Bearer token
   // fetched with them). Permission "unauthorized: incorrect username or password".
   [[nodiscard]] static Status login(const std::string& host, const image::RegistryOptions& options,

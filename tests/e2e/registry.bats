@@ -229,6 +229,79 @@ registry_digest() {
   [[ "$output" == *"manifest unknown"* ]]
 }
 
+@test "registry: silo push -a pushes every tag of a repository; rmi both, pull both back" {
+  require_silo_cli
+  silo_cli tag busybox "$REG/test/all:1"
+  silo_cli tag busybox "$REG/test/all:2"
+  run silo_cli push -a "$REG/test/all"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(grep -c '^The push refers to repository' <<<"$output")" -eq 1 ]
+  [ "${lines[0]}" = "The push refers to repository [$REG/test/all]" ]
+  local d1 d2 n1
+  d1=$(sed -n 's/^1: digest: \(sha256:[0-9a-f]\{64\}\) size: [0-9]*$/\1/p' <<<"$output")
+  d2=$(sed -n 's/^2: digest: \(sha256:[0-9a-f]\{64\}\) size: [0-9]*$/\1/p' <<<"$output")
+  [ -n "$d1" ] && [ -n "$d2" ]
+  [ "$(registry_digest test/all 1)" = "$d1" ]
+  [ "$(registry_digest test/all 2)" = "$d2" ]
+  # Tag by tag, in order: 1's layers and digest, then 2's layers (there already) and digest.
+  n1=$(grep -n '^1: digest:' <<<"$output" | cut -d: -f1)
+  [ "$(tail -n +"$((n1 + 1))" <<<"$output" | grep -c 'Layer already exists')" -ge 1 ]
+  [[ "$(tail -1 <<<"$output")" == "2: digest: $d2 size: "* ]]
+  silo_cli rmi "$REG/test/all:1" "$REG/test/all:2"
+  run silo_cli pull "$REG/test/all:1"
+  [ "$status" -eq 0 ]
+  run silo_cli pull "$REG/test/all:2"
+  [ "$status" -eq 0 ]
+  [ "$(silo_cli image inspect --format '{{.Id}}' "$REG/test/all:2")" = \
+    "$(silo_cli image inspect --format '{{.Id}}' busybox)" ]
+  run silo_cli run --rm --network none "$REG/test/all:1" echo all-ok
+  [ "$output" = all-ok ]
+  # Through the API an empty tag is every tag: a digest line and an aux message for each.
+  run api -X POST "/images/$REG/test/all/push"
+  echo "$output"
+  [ "$(grep -c '"aux":{"Tag":"[12]","Digest":"sha256:' <<<"$output")" -eq 2 ]
+  # As the docker CLI: a tag with -a is refused; a bare name without -a is :latest.
+  run silo_cli push -a "$REG/test/all:1"
+  [ "$status" -eq 1 ]
+  [ "$output" = "tag can't be used with --all-tags/-a" ]
+  run silo_cli push "$REG/test/all"
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [ "${lines[0]}" = "Using default tag: latest" ]
+  [[ "$output" == *"tag does not exist: $REG/test/all:latest"* ]]
+  run silo_cli push -a "$REG/test/nothing"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"An image does not exist locally with the tag: $REG/test/nothing"* ]]
+}
+
+@test "registry: docker push -a pushes each tag of a repository (two images); rmi, pull both back" {
+  require_docker
+  dk tag busybox "$REG/test/dkall:a"
+  dk run --name dkall-c --network none busybox sh -c 'echo second > /x'
+  dk commit dkall-c "$REG/test/dkall:b"
+  dk rm dkall-c
+  run dk push -a "$REG/test/dkall"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(grep -c 'The push refers to repository' <<<"$output")" -eq 1 ]
+  local da db
+  da=$(sed -n 's/^a: digest: \(sha256:[0-9a-f]\{64\}\) size: [0-9]*$/\1/p' <<<"$output")
+  db=$(sed -n 's/^b: digest: \(sha256:[0-9a-f]\{64\}\) size: [0-9]*$/\1/p' <<<"$output")
+  [ -n "$da" ] && [ -n "$db" ] && [ "$da" != "$db" ]
+  [ "$(registry_digest test/dkall a)" = "$da" ]
+  [ "$(registry_digest test/dkall b)" = "$db" ]
+  run dk push -a "$REG/test/dkall:a"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"tag can't be used with --all-tags/-a"* ]]
+  dk rmi "$REG/test/dkall:a" "$REG/test/dkall:b"
+  dk pull "$REG/test/dkall:a"
+  dk pull "$REG/test/dkall:b"
+  [ "$(dk image inspect --format '{{index .RepoDigests 0}}' "$REG/test/dkall:b")" = "$REG/test/dkall@$db" ]
+  run dk run --rm --network none "$REG/test/dkall:b" cat /x
+  [ "$output" = second ]
+}
+
 @test "registry: silo run pulls a missing image through the progress stream" {
   require_silo_cli
   require_docker
