@@ -366,7 +366,7 @@ Status Engine::push_image(std::string_view ref, const std::optional<image::Crede
 
 Status Engine::registry_login(std::string_view server, const image::Credentials& creds) {
   std::string host(server.empty() ? image::kDefaultDomain : server);
-  return ImageService::login(host, registry_options(opts_.config, host, creds), creds);
+  return ImageService::login(host, registry_options(opts_.config, host, creds));
 }
 
 // Recorded at create; a container made before the lowers were recorded gets its image's.

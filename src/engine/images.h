@@ -137,10 +137,10 @@ class ImageService {
   // image, "tag does not exist: …" for a missing tag; Invalid for a digest reference.
   [[nodiscard]] Status push(const image::Reference& ref, const image::RegistryOptions& options,
                             const RegistryProgressFn& progress, const PushedFn& pushed);
-  // docker login: GET /v2/ on registry `host` with `creds` (Basic, or a Bearer token
-  // fetched with them). Permission "unauthorized: incorrect username or password".
-  [[nodiscard]] static Status login(const std::string& host, const image::RegistryOptions& options,
-                                    const image::Credentials& creds);
+  // docker login: RegistryClient::check_login on registry `host` with the credentials
+  // `options` hold for it. Permission "Get \"https://host/v2/\": unauthorized: incorrect
+  // username or password"; Unavailable when `host` is not a registry that answers.
+  [[nodiscard]] static Status login(const std::string& host, const image::RegistryOptions& options);
 };
 
 // The `reference` filter of GET /images/json, as dockerd: `pattern` (path.Match globs)

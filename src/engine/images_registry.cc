@@ -1,11 +1,10 @@
-// The image service's registry side: docker pull and docker push over image::RegistryClient.
+// The image service's registry side: docker pull, push and login over image::RegistryClient.
 
 #include <atomic>
 #include <map>
 #include <mutex>
 #include <set>
 
-#include "common/base64.h"
 #include "engine/images.h"
 #include "image/config.h"
 #include "image/manifest.h"
@@ -108,31 +107,6 @@ Result<std::pair<std::string, std::string>> make_manifest(const ImageRecord& rec
   return std::pair{m.dump(3), std::string(image::media_type::kDockerManifest)};
 }
 
-// key="value" pairs of a WWW-Authenticate challenge after its scheme.
-std::map<std::string, std::string> challenge_params(const std::string& h) {
-  std::map<std::string, std::string> out;
-  size_t i = h.find(' ');
-  while (i != std::string::npos && i < h.size()) {
-    size_t eq = h.find('=', i);
-    if (eq == std::string::npos) break;
-    std::string key = h.substr(i, eq - i);
-    key.erase(0, key.find_first_not_of(" ,"));
-    size_t end;
-    std::string value;
-    if (eq + 1 < h.size() && h[eq + 1] == '"') {
-      end = h.find('"', eq + 2);
-      value = h.substr(eq + 2, end == std::string::npos ? std::string::npos : end - eq - 2);
-      if (end != std::string::npos) ++end;
-    } else {
-      end = h.find(',', eq);
-      value = h.substr(eq + 1, end == std::string::npos ? std::string::npos : end - eq - 1);
-    }
-    out[key] = value;
-    i = end;
-  }
-  return out;
-}
-
 }  // namespace
 
 std::optional<std::pair<std::string, std::string>> stored_manifest(const ImageRecord& rec,
@@ -168,50 +142,10 @@ std::optional<std::pair<std::string, std::string>> stored_manifest(const ImageRe
   return std::nullopt;
 }
 
-Status ImageService::login(const std::string& host, const image::RegistryOptions& options,
-                           const image::Credentials& creds) {
-  image::Reference probe{.domain = host, .path = "library/silo", .tag = "latest"};
-  image::Endpoint ep = image::resolve_endpoint(probe, options);
+Status ImageService::login(const std::string& host, const image::RegistryOptions& options) {
   auto transport = image::make_curl_transport();
-  const std::string basic = "Basic " + base64_encode(creds.username + ":" + creds.password);
-  Error last{0, Code::Unavailable, "login to " + host + ": no scheme to try"};
-  for (const auto& scheme : ep.schemes) {
-    image::HttpRequest req;
-    req.url = scheme + "://" + ep.host + "/v2/";
-    req.tls_verify = !(ep.insecure && scheme == "https");
-    req.ca_file = ep.ca_file;
-    auto r = transport->send(req);
-    if (!r) {
-      last = r.error();
-      continue;
-    }
-    if (r->status == 200) return {};
-    std::string challenge = r->header("www-authenticate");
-    if (r->status == 401 && challenge.starts_with("Basic")) {
-      req.headers.emplace_back("Authorization", basic);
-      auto again = transport->send(req);
-      if (!again) return wrap(again.error(), "login to " + host);
-      if (again->status == 200) return {};
-    } else if (r->status == 401 && challenge.starts_with("Bearer")) {
-      auto params = challenge_params(challenge);
-      image::HttpRequest tok;
-      tok.url = params["realm"] + "?account=" + creds.username +
-                (params.contains("service") ? "&service=" + params["service"] : "");
-      tok.tls_verify = req.tls_verify;
-      tok.ca_file = ep.ca_file;
-      tok.headers.emplace_back("Authorization", basic);
-      auto t = transport->send(tok);
-      if (!t) return wrap(t.error(), "login to " + host + ": token from " + params["realm"]);
-      if (t->status == 200) return {};
-    } else {
-      return fail(Code::Unavailable, "login to " + host + ": " + req.url + " answered HTTP " +
-                                         std::to_string(r->status) +
-                                         "; is it a Docker registry (Distribution v2)?");
-    }
-    return fail(Code::Permission,
-                "Get \"" + req.url + "\": unauthorized: incorrect username or password");
-  }
-  return wrap(last, "login to " + host);
+  image::RegistryClient client(*transport, options);
+  return client.check_login(host);
 }
 
 Result<PullResult> ImageService::pull(const image::Reference& ref, const image::Platform& platform,
