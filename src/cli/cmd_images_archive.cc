@@ -81,9 +81,16 @@ int cmd_load(Client& c, const Args& a) {
 }
 
 int cmd_save(Client& c, const Args& a) {
-  auto p = parse_or_usage("save", {{"o,output", true}}, a);
+  auto p = parse_or_usage("save", {{"o,output", true}, {"format", true}}, a);
   if (!p) return 125;
   if (!need_args("save", *p, 1, "[OPTIONS] IMAGE [IMAGE...]")) return 1;
+  // podman save's --format: docker-archive (docker save's) or oci-archive (an OCI layout).
+  std::string format = p->get("format", "docker-archive");
+  if (format != "docker-archive" && format != "oci-archive") {
+    std::cerr << "invalid argument \"" << format
+              << "\" for \"--format\" flag: use docker-archive (the default) or oci-archive\n";
+    return 125;
+  }
   std::string out = p->get("output");
   if (out.empty() && ::isatty(1)) {
     std::cerr << "cowardly refusing to save to a terminal. Use the -o flag or redirect\n";
@@ -92,6 +99,7 @@ int cmd_save(Client& c, const Args& a) {
   std::string path = "/images/get?";
   for (const auto& n : p->args)
     path += (path.back() == '?' ? "" : "&") + ("names=" + url_encode(n));
+  if (format != "docker-archive") path += "&format=" + format;
   std::ofstream file;
   if (!out.empty()) {
     file.open(out + ".tmp", std::ios::binary | std::ios::trunc);

@@ -235,6 +235,16 @@ int cmd_push(Client& c, const Args& a) {
     return 1;
   }
   auto [name, tag] = split_tag(p->args[0]);
+  // As the docker CLI: -a sends no tag (the daemon pushes every tag of the repository);
+  // without it a bare name means :latest.
+  if (p->on("all-tags") && !tag.empty()) {
+    std::cerr << "tag can't be used with --all-tags/-a\n";
+    return 1;
+  }
+  if (!p->on("all-tags") && tag.empty()) {
+    tag = "latest";
+    if (!p->on("quiet")) std::cout << "Using default tag: latest\n";
+  }
   return run_stream(c, "/images/" + url_encode(name) + "/push" + query({{"tag", tag}}), p->args[0]);
 }
 

@@ -1,5 +1,6 @@
 // docker import, load, save and commit: POST /images/create?fromSrc=-, POST /images/load,
-// GET /images/get and /images/{name}/get, POST /commit, as dockerd answers them.
+// GET /images/get and /images/{name}/get (with silo's format=oci-archive), POST /commit, as
+// dockerd answers them.
 
 #include "api/http.h"
 #include "common/log.h"
@@ -14,6 +15,16 @@ using api::Response;
 // The request body, streamed (a rootfs or an image archive may be large).
 std::function<Result<size_t>(char*, size_t)> body_reader(Call& c) {
   return [&c](char* buf, size_t n) { return c.read_body(buf, n); };
+}
+
+// format= of GET /images/get: docker-archive (the default, what dockerd writes) or
+// oci-archive (an OCI image layout in a tar, podman's name for it).
+Result<image::ArchiveFormat> archive_format(const std::string& format) {
+  if (format.empty() || format == "docker-archive") return image::ArchiveFormat::DockerArchive;
+  if (format == "oci-archive") return image::ArchiveFormat::OciLayout;
+  return fail(Code::Invalid, "invalid format \"" + format +
+                                 "\": use format=docker-archive (the default) or "
+                                 "format=oci-archive");
 }
 
 }  // namespace
@@ -53,11 +64,14 @@ Status add_image_archive_routes(api::Router& router, const Context& ctx) {
       api::RouteOptions{.stream_body = true}));
   auto save = [cx](Call& c, std::vector<std::string> names) -> Result<Response> {
     if (names.empty()) return fail(Code::Invalid, "no image names given: name one or more images");
+    auto format = archive_format(c.req.query.get("format"));
+    if (!format) return std::unexpected(format.error());
     // Resolve all before the 200 goes out, so a missing image is a 404, as dockerd.
     for (const auto& n : names)
       if (auto img = cx->engine->image(n); !img) return std::unexpected(img.error());
     SILO_TRY(c.begin_stream(200, "application/x-tar"));
-    auto st = cx->engine->save_images(names, [&c](std::string_view d) { return c.write(d); });
+    auto st =
+        cx->engine->save_images(names, *format, [&c](std::string_view d) { return c.write(d); });
     if (!st) spdlog::warn("save {}: {}", names.front(), st.error().message);
     return Response::empty(200);
   };

@@ -76,13 +76,18 @@ Result<Response> images_push(const Context& ctx, Call& c) {
   auto creds = credentials(c);
   if (!creds) return std::unexpected(creds.error());
   ProgressStream out(c);
-  auto r = ctx.engine->push_image(pull_reference(name, tag), *creds, out.fn());
-  if (!r) return out.finish(r.error());
-  out.write(status_line(r->tag + ": digest: " + r->digest + " size: " + std::to_string(r->size)));
-  nlohmann::ordered_json aux;
-  aux["progressDetail"] = nlohmann::ordered_json::object();
-  aux["aux"] = {{"Tag", r->tag}, {"Digest", r->digest}, {"Size", r->size}};
-  out.write(aux.dump() + "\n");
+  // An empty tag pushes every tag of the repository, as dockerd (docker push --all-tags);
+  // each tag ends with its digest line and dockerd's aux message.
+  auto st = ctx.engine->push_image(
+      pull_reference(name, tag), *creds, out.fn(), [&out](const engine::PushResult& r) {
+        out.write(
+            status_line(r.tag + ": digest: " + r.digest + " size: " + std::to_string(r.size)));
+        nlohmann::ordered_json aux;
+        aux["progressDetail"] = nlohmann::ordered_json::object();
+        aux["aux"] = {{"Tag", r.tag}, {"Digest", r.digest}, {"Size", r.size}};
+        out.write(aux.dump() + "\n");
+      });
+  if (!st) return out.finish(st.error());
   return Response::empty(200);
 }
 

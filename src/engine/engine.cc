@@ -306,9 +306,9 @@ Result<std::vector<std::string>> Engine::load_images(
   return impl_->images->load(src);
 }
 
-Status Engine::save_images(const std::vector<std::string>& refs,
+Status Engine::save_images(const std::vector<std::string>& refs, image::ArchiveFormat format,
                            const std::function<Status(std::string_view)>& out) {
-  return impl_->images->save(refs, out);
+  return impl_->images->save(refs, format, out);
 }
 
 Result<std::string> Engine::commit(std::string_view container, std::string_view ref,
@@ -356,17 +356,18 @@ Result<PullResult> Engine::pull_image(std::string_view ref, std::string_view pla
                              progress);
 }
 
-Result<PushResult> Engine::push_image(std::string_view ref,
-                                      const std::optional<image::Credentials>& creds,
-                                      const RegistryProgressFn& progress) {
-  auto r = image::parse_reference(ref);
+Status Engine::push_image(std::string_view ref, const std::optional<image::Credentials>& creds,
+                          const RegistryProgressFn& progress, const PushedFn& pushed) {
+  // No default tag: a bare name pushes every tag of the repository.
+  auto r = image::parse_reference(ref, false);
   if (!r) return std::unexpected(r.error());
-  return impl_->images->push(*r, registry_options(opts_.config, r->domain, creds), progress);
+  return impl_->images->push(*r, registry_options(opts_.config, r->domain, creds), progress,
+                             pushed);
 }
 
 Status Engine::registry_login(std::string_view server, const image::Credentials& creds) {
   std::string host(server.empty() ? image::kDefaultDomain : server);
-  return ImageService::login(host, registry_options(opts_.config, host, creds), creds);
+  return ImageService::login(host, registry_options(opts_.config, host, creds));
 }
 
 // Recorded at create; a container made before the lowers were recorded gets its image's.

@@ -38,6 +38,7 @@
 #include "engine/events.h"
 #include "engine/store.h"
 #include "image/config.h"
+#include "image/image_archive.h"
 #include "image/registry.h"
 
 namespace silo::engine {
@@ -110,12 +111,14 @@ struct PullResult {
   bool updated = false;  // false: "Image is up to date for …"
 };
 
-// What a push did: the tag pushed, the manifest's digest and its size in bytes.
+// What a push did for one tag: the tag, the manifest's digest and its size in bytes.
 struct PushResult {
   std::string tag;
   std::string digest;
   size_t size = 0;
 };
+// Called once per tag pushed, after that tag's progress and before the next tag's.
+using PushedFn = std::function<void(const PushResult&)>;
 
 class Engine {
  public:
@@ -190,6 +193,7 @@ class Engine {
   [[nodiscard]] Result<std::vector<std::string>> load_images(
       const std::function<Result<size_t>(char*, size_t)>& src);
   [[nodiscard]] Status save_images(const std::vector<std::string>& refs,
+                                   image::ArchiveFormat format,
                                    const std::function<Status(std::string_view)>& out);
   // docker commit CONTAINER [REF]: the container's changes as a new image; returns its id.
   [[nodiscard]] Result<std::string> commit(std::string_view container, std::string_view ref,
@@ -202,11 +206,13 @@ class Engine {
   [[nodiscard]] Result<PullResult> pull_image(std::string_view ref, std::string_view platform,
                                               const std::optional<image::Credentials>& creds,
                                               const RegistryProgressFn& progress);
-  // docker push `ref` (a local name that is also the target; :latest when untagged).
-  // Errors: NotFound "An image does not exist locally with the tag: …", the registry's.
-  [[nodiscard]] Result<PushResult> push_image(std::string_view ref,
-                                              const std::optional<image::Credentials>& creds,
-                                              const RegistryProgressFn& progress);
+  // docker push `ref` (a local name that is also the target): its tag or, when it has
+  // none, every tag of the repository, as dockerd does for an empty `tag` (docker push -a);
+  // `pushed` is called after each tag. Errors: NotFound "An image does not exist locally
+  // with the tag: …", Invalid for a digest reference, the registry's.
+  [[nodiscard]] Status push_image(std::string_view ref,
+                                  const std::optional<image::Credentials>& creds,
+                                  const RegistryProgressFn& progress, const PushedFn& pushed);
   // docker login: checks `creds` against registry `server` ("" = Docker Hub). Permission
   // "unauthorized: incorrect username or password" when the registry refuses them.
   [[nodiscard]] Status registry_login(std::string_view server, const image::Credentials& creds);

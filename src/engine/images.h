@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/error.h"
@@ -87,10 +88,13 @@ class ImageService {
   // docker load: every image of a docker-archive or OCI layout read from `src`; returns
   // docker's lines ("Loaded image: busybox:latest", "Loaded image ID: sha256:…").
   [[nodiscard]] Result<std::vector<std::string>> load(const image::ReadFn& src);
-  // docker save: the images `refs` name as a docker-archive written to `out`. A ref that
-  // is a name saves that tag; an id saves the image untagged, as dockerd. NotFound names
-  // the first ref that is not an image (checked before anything is written).
-  [[nodiscard]] Status save(const std::vector<std::string>& refs, const image::WriteFn& out);
+  // docker save: the images `refs` name written to `out` as a docker-archive or, for
+  // `podman save --format oci-archive`, an OCI image layout (a pulled or pushed image keeps
+  // its manifest, so its digest). A ref that is a name saves that tag; an id saves the image
+  // untagged, as dockerd. NotFound names the first ref that is not an image (checked before
+  // anything is written).
+  [[nodiscard]] Status save(const std::vector<std::string>& refs, image::ArchiveFormat format,
+                            const image::WriteFn& out);
   // docker commit: a child of image `base_id` with the container's changes (`upper_dir`)
   // as a new layer, tagged `ref` when not empty. Returns the new id.
   [[nodiscard]] Result<std::string> commit(std::string_view base_id, const std::string& upper_dir,
@@ -124,6 +128,9 @@ class ImageService {
   Status unpack(const Json& layer, const std::string& chain_hex);
   Status remove_unused(const ImageRecord& gone);
   std::string layer_dir(const std::string& chain_hex) const;
+  // The tags push(ref) pushes, sorted, with their image ids (push's errors).
+  Result<std::vector<std::pair<image::Reference, std::string>>> push_tags(
+      const image::Reference& ref);
 
   Store* store_;
   std::string root_;
@@ -140,17 +147,20 @@ class ImageService {
                                         const image::Platform& platform,
                                         const image::RegistryOptions& options,
                                         const RegistryProgressFn& progress);
-  // docker push: the image `ref` names, to `ref`'s repository: blobs the registry lacks
+  // docker push: the tag `ref` names or, when `ref` has no tag, every tag of its repository
+  // in lexical order (dockerd's push of an empty `tag`, docker push --all-tags). dockerd's
+  // "The push refers to repository [...]" once, then per tag: blobs the registry lacks
   // (mounted from another repository of the same registry when the image came from one),
   // then the stored manifest (or a schema-2 one made from config and layers); the pushed
-  // digest becomes a RepoDigest.
-  [[nodiscard]] Result<PushResult> push(const image::Reference& ref,
-                                        const image::RegistryOptions& options,
-                                        const RegistryProgressFn& progress);
-  // docker login: GET /v2/ on registry `host` with `creds` (Basic, or a Bearer token
-  // fetched with them). Permission "unauthorized: incorrect username or password".
-  [[nodiscard]] static Status login(const std::string& host, const image::RegistryOptions& options,
-                                    const image::Credentials& creds);
+  // digest becomes a RepoDigest and `pushed` gets the tag's result. NotFound (before any
+  // progress) "An image does not exist locally with the tag: …" for a repository with no
+  // image, "tag does not exist: …" for a missing tag; Invalid for a digest reference.
+  [[nodiscard]] Status push(const image::Reference& ref, const image::RegistryOptions& options,
+                            const RegistryProgressFn& progress, const PushedFn& pushed);
+  // docker login: RegistryClient::check_login on registry `host` with the credentials
+  // `options` hold for it. Permission "Get \"https://host/v2/\": unauthorized: incorrect
+  // username or password"; Unavailable when `host` is not a registry that answers.
+  [[nodiscard]] static Status login(const std::string& host, const image::RegistryOptions& options);
 };
 
 // The `reference` filter of GET /images/json, as dockerd: `pattern` (path.Match globs)
@@ -172,6 +182,12 @@ bool is_hex(std::string_view s);
 std::string familiar_ref(const std::string& ref);
 // The 12 hex of an id ("sha256:3f2a…" -> "3f2a…"), as dockerd's messages show it.
 std::string short_image_id(const std::string& id);
+
+// The single-platform manifest stored for image `rec` (pulled or pushed before) and its
+// media type: one of its digest refs names it, or names a list with a stored entry, whose
+// config is the image. nullopt when none is stored (images_registry.cc).
+std::optional<std::pair<std::string, std::string>> stored_manifest(const ImageRecord& rec,
+                                                                   image::BlobStore& blobs);
 
 // Chain ids of `diff_ids` (OCI image spec): the first is its diff_id, each next one the
 // sha256 of "<previous chain id> <diff_id>". Hex only, base first.

@@ -75,7 +75,8 @@ Result<std::vector<std::string>> ImageService::load(const image::ReadFn& src) {
   return lines;
 }
 
-Status ImageService::save(const std::vector<std::string>& refs, const image::WriteFn& out) {
+Status ImageService::save(const std::vector<std::string>& refs, image::ArchiveFormat format,
+                          const image::WriteFn& out) {
   std::vector<image::SaveImage> images;
   for (const auto& ref : refs) {
     auto id = resolve_id(ref);
@@ -89,8 +90,12 @@ Status ImageService::save(const std::vector<std::string>& refs, const image::Wri
     if (auto named = image::parse_reference(ref);
         named && !named->digest && !rec->id.substr(7).starts_with(ref))
       s.repo_tags.push_back(*named);
+    if (format == image::ArchiveFormat::OciLayout)
+      if (auto m = stored_manifest(*rec, *blobs_)) s.manifest = m->first;
     images.push_back(std::move(s));
   }
+  if (format == image::ArchiveFormat::OciLayout)
+    return image::save_oci_layout(*blobs_, images, out);
   return image::save_docker_archive(*blobs_, images, out);
 }
 

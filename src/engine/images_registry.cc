@@ -1,11 +1,10 @@
-// The image service's registry side: docker pull and docker push over image::RegistryClient.
+// The image service's registry side: docker pull, push and login over image::RegistryClient.
 
 #include <atomic>
 #include <map>
 #include <mutex>
 #include <set>
 
-#include "common/base64.h"
 #include "engine/images.h"
 #include "image/config.h"
 #include "image/manifest.h"
@@ -90,9 +89,26 @@ Result<std::pair<image::Manifest, image::FetchedManifest>> platform_manifest(
   return std::pair{*m, *sub};
 }
 
-// The single-platform manifest body stored for image `rec` (pulled or pushed before) and its
-// media type: one of its digest refs names a manifest, or a list with a stored entry, whose
-// config is the image.
+// A Docker schema-2 manifest for `rec` from its config and layer blobs.
+Result<std::pair<std::string, std::string>> make_manifest(const ImageRecord& rec) {
+  Json layers = Json::array();
+  for (const auto& l : rec.layers)
+    layers.push_back(
+        {{"mediaType", l.value("media_type", std::string(image::media_type::kDockerLayerTar))},
+         {"size", l.value("size", int64_t{0})},
+         {"digest", l.value("digest", "")}});
+  Json m = {{"schemaVersion", 2},
+            {"mediaType", image::media_type::kDockerManifest},
+            {"config",
+             {{"mediaType", image::media_type::kDockerConfig},
+              {"size", rec.config.size()},
+              {"digest", rec.id}}},
+            {"layers", layers}};
+  return std::pair{m.dump(3), std::string(image::media_type::kDockerManifest)};
+}
+
+}  // namespace
+
 std::optional<std::pair<std::string, std::string>> stored_manifest(const ImageRecord& rec,
                                                                    image::BlobStore& blobs) {
   auto load = [&](const image::Digest& d) -> std::optional<image::AnyManifest> {
@@ -126,95 +142,10 @@ std::optional<std::pair<std::string, std::string>> stored_manifest(const ImageRe
   return std::nullopt;
 }
 
-// A Docker schema-2 manifest for `rec` from its config and layer blobs.
-Result<std::pair<std::string, std::string>> make_manifest(const ImageRecord& rec) {
-  Json layers = Json::array();
-  for (const auto& l : rec.layers)
-    layers.push_back(
-        {{"mediaType", l.value("media_type", std::string(image::media_type::kDockerLayerTar))},
-         {"size", l.value("size", int64_t{0})},
-         {"digest", l.value("digest", "")}});
-  Json m = {{"schemaVersion", 2},
-            {"mediaType", image::media_type::kDockerManifest},
-            {"config",
-             {{"mediaType", image::media_type::kDockerConfig},
-              {"size", rec.config.size()},
-              {"digest", rec.id}}},
-            {"layers", layers}};
-  return std::pair{m.dump(3), std::string(image::media_type::kDockerManifest)};
-}
-
-// key="value" pairs of a WWW-Authenticate challenge after its scheme.
-std::map<std::string, std::string> challenge_params(const std::string& h) {
-  std::map<std::string, std::string> out;
-  size_t i = h.find(' ');
-  while (i != std::string::npos && i < h.size()) {
-    size_t eq = h.find('=', i);
-    if (eq == std::string::npos) break;
-    std::string key = h.substr(i, eq - i);
-    key.erase(0, key.find_first_not_of(" ,"));
-    size_t end;
-    std::string value;
-    if (eq + 1 < h.size() && h[eq + 1] == '"') {
-      end = h.find('"', eq + 2);
-      value = h.substr(eq + 2, end == std::string::npos ? std::string::npos : end - eq - 2);
-      if (end != std::string::npos) ++end;
-    } else {
-      end = h.find(',', eq);
-      value = h.substr(eq + 1, end == std::string::npos ? std::string::npos : end - eq - 1);
-    }
-    out[key] = value;
-    i = end;
-  }
-  return out;
-}
-
-}  // namespace
-
-Status ImageService::login(const std::string& host, const image::RegistryOptions& options,
-                           const image::Credentials& creds) {
-  image::Reference probe{.domain = host, .path = "library/silo", .tag = "latest"};
-  image::Endpoint ep = image::resolve_endpoint(probe, options);
+Status ImageService::login(const std::string& host, const image::RegistryOptions& options) {
   auto transport = image::make_curl_transport();
-  const std::string basic = "Basic " + base64_encode(creds.username + ":" + creds.password);
-  Error last{0, Code::Unavailable, "login to " + host + ": no scheme to try"};
-  for (const auto& scheme : ep.schemes) {
-    image::HttpRequest req;
-    req.url = scheme + "://" + ep.host + "/v2/";
-    req.tls_verify = !(ep.insecure && scheme == "https");
-    req.ca_file = ep.ca_file;
-    auto r = transport->send(req);
-    if (!r) {
-      last = r.error();
-      continue;
-    }
-    if (r->status == 200) return {};
-    std::string challenge = r->header("www-authenticate");
-    if (r->status == 401 && challenge.starts_with("Basic")) {
-      req.headers.emplace_back("Authorization", basic);
-      auto again = transport->send(req);
-      if (!again) return wrap(again.error(), "login to " + host);
-      if (again->status == 200) return {};
-    } else if (r->status == 401 && challenge.starts_with("Bearer")) {
-      auto params = challenge_params(challenge);
-      image::HttpRequest tok;
-      tok.url = params["realm"] + "?account=" + creds.username +
-                (params.contains("service") ? "&service=" + params["service"] : "");
-      tok.tls_verify = req.tls_verify;
-      tok.ca_file = ep.ca_file;
-      tok.headers.emplace_back("Authorization", basic);
-      auto t = transport->send(tok);
-      if (!t) return wrap(t.error(), "login to " + host + ": token from " + params["realm"]);
-      if (t->status == 200) return {};
-    } else {
-      return fail(Code::Unavailable, "login to " + host + ": " + req.url + " answered HTTP " +
-                                         std::to_string(r->status) +
-                                         "; is it a Docker registry (Distribution v2)?");
-    }
-    return fail(Code::Permission,
-                "Get \"" + req.url + "\": unauthorized: incorrect username or password");
-  }
-  return wrap(last, "login to " + host);
+  image::RegistryClient client(*transport, options);
+  return client.check_login(host);
 }
 
 Result<PullResult> ImageService::pull(const image::Reference& ref, const image::Platform& platform,
@@ -290,40 +221,35 @@ Result<PullResult> ImageService::pull(const image::Reference& ref, const image::
       .id = *id, .digest = top->digest.str(), .familiar = ref.familiar_str(), .updated = updated};
 }
 
-Result<PushResult> ImageService::push(const image::Reference& ref,
-                                      const image::RegistryOptions& options,
-                                      const RegistryProgressFn& progress) {
-  auto id = store_->image_by_ref(ref.str());
-  if (!id) return std::unexpected(id.error());
-  if (!*id)
-    return fail(Code::NotFound,
-                "An image does not exist locally with the tag: " + ref.familiar_name());
-  auto rec = store_->get_image(**id);
-  if (!rec) return std::unexpected(rec.error());
-  auto manifest = stored_manifest(*rec, *blobs_);
+namespace {
+
+// One tag of a push: the layers the registry lacks (each reported), the config, then the
+// manifest stored for image `rec` (or one made from it); the pushed digest becomes a
+// RepoDigest.
+Result<PushResult> push_tag(image::RegistryClient& client, Reporter& out, Store& store,
+                            image::BlobStore& blobs, const image::Reference& target,
+                            const ImageRecord& rec) {
+  auto manifest = stored_manifest(rec, blobs);
   if (!manifest) {
-    auto made = make_manifest(*rec);
+    auto made = make_manifest(rec);
     if (!made) return std::unexpected(made.error());
     manifest = *made;
   }
   auto any = image::parse_manifest(manifest->first, manifest->second);
-  if (!any) return wrap(any.error(), "manifest of " + ref.familiar_str());
+  if (!any) return wrap(any.error(), "manifest of " + target.familiar_str());
   const auto& m = std::get<image::Manifest>(*any);
 
-  auto transport = image::make_curl_transport();
-  image::RegistryClient client(*transport, options);
-  Reporter out(progress);
-  out.message("", "The push refers to repository [" + ref.name() + "]");
   // Another repository of the same registry that names this image may hold its blobs.
   std::optional<std::string> mount_from;
-  for (const auto& r : rec->refs) {
+  for (const auto& r : rec.refs) {
     auto other = image::parse_reference(r, false);
-    if (other && other->domain == ref.domain && other->path != ref.path) mount_from = other->path;
+    if (other && other->domain == target.domain && other->path != target.path)
+      mount_from = other->path;
   }
   std::vector<image::Descriptor> layers(m.layers.rbegin(), m.layers.rend());  // top first
   for (const auto& l : layers) out.layer(l.digest, "Preparing");
   for (const auto& l : layers) {
-    auto exists = client.blob_exists(ref, l.digest);
+    auto exists = client.blob_exists(target, l.digest);
     if (!exists) return std::unexpected(exists.error());
     if (*exists) {
       out.layer(l.digest, "Layer already exists");
@@ -331,7 +257,7 @@ Result<PushResult> ImageService::push(const image::Reference& ref,
     }
     std::atomic<int> calls = 0;
     bool partial = false;
-    auto st = client.push_blob(ref, l, *blobs_, mount_from,
+    auto st = client.push_blob(target, l, blobs, mount_from,
                                [&](const image::Digest& d, uint64_t done, uint64_t total) {
                                  ++calls;
                                  if (done < total) partial = true;
@@ -344,14 +270,66 @@ Result<PushResult> ImageService::push(const image::Reference& ref,
     else
       out.layer(l.digest, "Pushed");
   }
-  SILO_TRY(client.push_blob(ref, m.config, *blobs_, mount_from));
-  image::Reference target = ref;
-  if (target.tag.empty() && !target.digest) target.tag = std::string(image::kDefaultTag);
+  SILO_TRY(client.push_blob(target, m.config, blobs, mount_from));
   auto digest = client.put_manifest(target, manifest->second, manifest->first);
   if (!digest) return std::unexpected(digest.error());
-  SILO_TRY(blobs_->write(*digest, manifest->first));
-  SILO_TRY(store_->set_image_ref(digest_ref(ref, *digest).str(), rec->id));
+  SILO_TRY(blobs.write(*digest, manifest->first));
+  SILO_TRY(store.set_image_ref(digest_ref(target, *digest).str(), rec.id));
   return PushResult{.tag = target.tag, .digest = digest->str(), .size = manifest->first.size()};
+}
+
+}  // namespace
+
+Result<std::vector<std::pair<image::Reference, std::string>>> ImageService::push_tags(
+    const image::Reference& ref) {
+  if (ref.digest)
+    return fail(Code::Invalid, "cannot push a digest reference (" + ref.familiar_str() +
+                                   "); push a tag of it: docker tag IMAGE NAME:TAG");
+  auto images = store_->list_images();
+  if (!images) return std::unexpected(images.error());
+  // The repository's refs, sorted (dockerd's ReferencesByName order); digest refs count as
+  // the repository being there but are not pushed.
+  std::map<std::string, std::pair<image::Reference, std::string>> tags;
+  bool any = false;
+  for (const auto& rec : *images)
+    for (const auto& r : rec.refs) {
+      auto named = image::parse_reference(r, false);
+      if (!named || named->domain != ref.domain || named->path != ref.path) continue;
+      any = true;
+      if (!named->tag.empty() && (ref.tag.empty() || named->tag == ref.tag))
+        tags.emplace(named->str(), std::pair{*named, rec.id});
+    }
+  if (!any)
+    return fail(Code::NotFound,
+                "An image does not exist locally with the tag: " + ref.familiar_name());
+  if (tags.empty() && !ref.tag.empty())
+    return fail(Code::NotFound, "tag does not exist: " + ref.familiar_str());
+  if (tags.empty())
+    return fail(Code::NotFound, "no tags to push for " + ref.familiar_name() +
+                                    "; tag an image into it first: docker tag IMAGE " +
+                                    ref.familiar_name() + ":TAG");
+  std::vector<std::pair<image::Reference, std::string>> out;
+  for (auto& [key, tag] : tags) out.push_back(std::move(tag));
+  return out;
+}
+
+Status ImageService::push(const image::Reference& ref, const image::RegistryOptions& options,
+                          const RegistryProgressFn& progress, const PushedFn& pushed) {
+  auto tags = push_tags(ref);
+  if (!tags) return std::unexpected(tags.error());
+  // One client for every tag: a token or a scheme found for the first serves the rest.
+  auto transport = image::make_curl_transport();
+  image::RegistryClient client(*transport, options);
+  Reporter out(progress);
+  out.message("", "The push refers to repository [" + ref.name() + "]");
+  for (const auto& [target, id] : *tags) {
+    auto rec = store_->get_image(id);
+    if (!rec) return std::unexpected(rec.error());
+    auto r = push_tag(client, out, *store_, *blobs_, target, *rec);
+    if (!r) return std::unexpected(r.error());
+    if (pushed) pushed(*r);
+  }
+  return {};
 }
 
 }  // namespace silo::engine

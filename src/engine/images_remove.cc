@@ -44,11 +44,33 @@ Result<Json> ImageService::remove(std::string_view ref, bool force, const ImageU
   if (!by_id) {
     auto named = image::parse_reference(ref);
     if (!named) return std::unexpected(named.error());
-    if (rec->refs.size() > 1 || !used || force) {
+    // As dockerd: when the last tag of a repository goes, that repository's digest refs
+    // (name@sha256:…, left by a pull or push) go with it.
+    std::vector<std::string> remaining, with_it;
+    bool repo_tag_left = false;
+    for (const auto& r : rec->refs) {
+      if (r == named->str()) continue;
+      auto other = image::parse_reference(r, false);
+      bool same_repo = other && other->name() == named->name();
+      if (same_repo && !other->digest) repo_tag_left = true;
+      remaining.push_back(r);
+    }
+    if (!named->digest && !repo_tag_left)
+      std::erase_if(remaining, [&](const std::string& r) {
+        auto other = image::parse_reference(r, false);
+        bool drop = other && other->digest && other->name() == named->name();
+        if (drop) with_it.push_back(r);
+        return drop;
+      });
+    if (!remaining.empty() || !used || force) {
       // Only this name goes while others remain; the last name takes the image with it.
       SILO_TRY(store_->remove_image_ref(named->str()));
       out.push_back({{"Untagged", familiar_ref(named->str())}});
-      if (rec->refs.size() > 1) return out;
+      for (const auto& r : with_it) {
+        SILO_TRY(store_->remove_image_ref(r));
+        out.push_back({{"Untagged", familiar_ref(r)}});
+      }
+      if (!remaining.empty()) return out;
       if (used) return out;  // forced: the image stays, untagged, for its containers
     } else {
       std::string user = users.running.empty() ? users.stopped.front() : users.running.front();

@@ -224,6 +224,34 @@ Result<HttpResponse> RegistryClient::send(Call& call, HttpRequest req, const Bod
   return r;
 }
 
+Status RegistryClient::check_login(const std::string& host) {
+  Call call{.ep = resolve_endpoint(Reference{.domain = host}, options_)};
+  call.ep.display = host;
+  HttpRequest req;
+  req.url = "/v2/";
+  auto r = send(call, req);
+  std::string url;
+  {
+    std::lock_guard lock(mu_);
+    auto it = scheme_.find(call.ep.host);
+    url = (it != scheme_.end() ? it->second : call.ep.schemes.front()) + "://" + call.ep.host +
+          "/v2/";
+  }
+  // dockerd's wording, whether /v2/ or the token service refused the credentials.
+  auto refused = [&] {
+    return fail(Code::Permission,
+                "Get \"" + url + "\": unauthorized: incorrect username or password");
+  };
+  if (!r && r.error().code == Code::Permission) return refused();
+  if (!r) return wrap(r.error(), "login to " + host);
+  if (r->status == 200) return {};
+  if (r->status == 401 || r->status == 403) return refused();
+  return fail(Code::Unavailable, "login to " + host + ": " + url + " answered HTTP " +
+                                     std::to_string(r->status) +
+                                     "; is it a Docker registry (Distribution v2)? Check the "
+                                     "server name and port");
+}
+
 Status RegistryClient::authorize(Call& call, const HttpResponse& challenge_response) {
   Challenge c = parse_challenge(challenge_response.header("www-authenticate"));
   const Credentials* creds = nullptr;

@@ -102,6 +102,14 @@ class RegistryClient {
   [[nodiscard]] Result<Digest> put_manifest(const Reference& ref, std::string_view media_type,
                                             std::string_view body);
 
+  // docker login: GET /v2/ on registry `host` ("docker.io" for Docker Hub, "reg:5000") the
+  // way every request goes (schemes, insecure registries, CA files), authenticated with
+  // options' credentials for `host`: Basic, or a Bearer token fetched with them. Errors:
+  // Permission `Get "https://host/v2/": unauthorized: incorrect username or password` when
+  // the registry or its token service refuses them; Unavailable naming the host when it
+  // cannot be reached or does not answer as a Docker registry.
+  [[nodiscard]] Status check_login(const std::string& host);
+
   struct Call;  // one registry operation: its endpoint, scope and wording (registry.cc)
 
  private:

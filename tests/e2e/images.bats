@@ -20,7 +20,7 @@ teardown() {
   docker_cli rm -f img-user >/dev/null 2>&1 || true
   local t
   docker_cli rm -f cm1 prune-user >/dev/null 2>&1 || true
-  for t in img-a:1 localhost:5000/team/img-b silo-img:2 tiny:1 tiny2:1 noted:1 \
+  for t in img-a:1 localhost:5000/team/img-b silo-img:2 tiny:1 tiny2:1 noted:1 oci-tiny:1 \
     silo-fixture:one silo-fixture:two; do docker_cli rmi "$t" >/dev/null 2>&1 || true; done
 }
 
@@ -162,6 +162,65 @@ teardown() {
   run silo_cli import -c 'RUN true' "$TH_DIR/tiny2.tar" bad:1
   [ "$status" -ne 0 ]
   [[ "$output" == *"run is not a valid change command"* ]]
+}
+
+@test "images: silo save --format oci-archive writes an OCI layout that load takes back; docker save | docker load" {
+  require_docker
+  require_silo_cli
+  tiny_rootfs oci-tiny
+  local id
+  id=$(silo_cli import -c 'CMD ["cat","/hello"]' "$TH_DIR/oci-tiny.tar" oci-tiny:1)
+  [[ "$id" == sha256:* ]]
+  run silo_cli save --format oci-archive -o "$TH_DIR/oci.tar" oci-tiny:1
+  echo "$output"
+  [ "$status" -eq 0 ]
+  run tar -tf "$TH_DIR/oci.tar"
+  echo "$output"
+  grep -qx 'oci-layout' <<<"$output"
+  grep -qx 'index.json' <<<"$output"
+  grep -q "^blobs/sha256/${id#sha256:}$" <<<"$output"
+  ! grep -qx 'manifest.json' <<<"$output"
+  [ "$(tar -xOf "$TH_DIR/oci.tar" index.json | jq -r '.manifests[0].annotations["io.containerd.image.name"]')" = \
+    docker.io/library/oci-tiny:1 ]
+  # The other route and the default format, through the API.
+  api "/images/oci-tiny:1/get?format=oci-archive" | tar -t | grep -qx 'oci-layout'
+  api "/images/get?names=oci-tiny:1" | tar -t | grep -qx 'manifest.json'
+  silo_cli rmi oci-tiny:1
+  run silo_cli image inspect oci-tiny:1
+  [ "$status" -ne 0 ]
+  run silo_cli load -i "$TH_DIR/oci.tar"
+  echo "$output"
+  [ "$output" = "Loaded image: oci-tiny:1" ]
+  [ "$(silo_cli image inspect oci-tiny:1 --format '{{.Id}}')" = "$id" ]
+  run silo_cli run --rm --network none oci-tiny:1
+  [ "$output" = "tiny oci-tiny" ]
+
+  # The docker CLI: its save streams a docker-archive straight into its load, and it loads
+  # the OCI archive from stdin.
+  run bash -c "nsenter --net=/run/netns/$TH_NS docker -H unix://$SOCK save oci-tiny:1 |
+    nsenter --net=/run/netns/$TH_NS docker -H unix://$SOCK load"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$output" = "Loaded image: oci-tiny:1" ]
+  dk rmi oci-tiny:1
+  run th_in_host docker -H "unix://$SOCK" load <"$TH_DIR/oci.tar"
+  echo "$output"
+  [ "$output" = "Loaded image: oci-tiny:1" ]
+  [ "$(dk image inspect oci-tiny:1 --format '{{.Id}}')" = "$id" ]
+  run dk run --rm --network none oci-tiny:1
+  [ "$output" = "tiny oci-tiny" ]
+
+  # An unknown format is refused, naming it and the two there are.
+  run silo_cli save --format tarball -o "$TH_DIR/bad.tar" oci-tiny:1
+  echo "$output"
+  [ "$status" -eq 125 ]
+  [[ "$output" == *'invalid argument "tarball" for "--format" flag: use docker-archive (the default) or oci-archive'* ]]
+  [ ! -e "$TH_DIR/bad.tar" ]
+  run api -w '\n%{http_code}' "/images/get?names=oci-tiny:1&format=tarball"
+  echo "$output"
+  [ "$(tail -1 <<<"$output")" = 400 ]
+  [ "$(head -1 <<<"$output")" = '{"message":"invalid format \"tarball\": use format=docker-archive (the default) or format=oci-archive"}' ]
+  dk rmi oci-tiny:1
 }
 
 @test "images: image prune removes dangling images; -a every image no container uses" {

@@ -220,10 +220,86 @@ registry_digest() {
   [[ "$output" == *"$REG/test/silo:2"* ]]
   run silo_cli image inspect --format '{{index .RepoDigests 0}}' "$REG/test/silo:2"
   [[ "$output" == *"@sha256:"* ]]
+  # An OCI save of a pulled image keeps its manifest, so its digest.
+  silo_cli save --format oci-archive -o "$TH_DIR/pulled-oci.tar" "$REG/test/silo:2"
+  [ "$(tar -xOf "$TH_DIR/pulled-oci.tar" index.json | jq -r '.manifests[0].digest')" = "$pushed" ]
   run silo_cli pull "$REG/test/silo:nope"
   echo "$output"
   [ "$status" -ne 0 ]
   [[ "$output" == *"manifest unknown"* ]]
+}
+
+@test "registry: silo push -a pushes every tag of a repository; rmi both, pull both back" {
+  require_silo_cli
+  silo_cli tag busybox "$REG/test/all:1"
+  silo_cli tag busybox "$REG/test/all:2"
+  run silo_cli push -a "$REG/test/all"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(grep -c '^The push refers to repository' <<<"$output")" -eq 1 ]
+  [ "${lines[0]}" = "The push refers to repository [$REG/test/all]" ]
+  local d1 d2 n1
+  d1=$(sed -n 's/^1: digest: \(sha256:[0-9a-f]\{64\}\) size: [0-9]*$/\1/p' <<<"$output")
+  d2=$(sed -n 's/^2: digest: \(sha256:[0-9a-f]\{64\}\) size: [0-9]*$/\1/p' <<<"$output")
+  [ -n "$d1" ] && [ -n "$d2" ]
+  [ "$(registry_digest test/all 1)" = "$d1" ]
+  [ "$(registry_digest test/all 2)" = "$d2" ]
+  # Tag by tag, in order: 1's layers and digest, then 2's layers (there already) and digest.
+  n1=$(grep -n '^1: digest:' <<<"$output" | cut -d: -f1)
+  [ "$(tail -n +"$((n1 + 1))" <<<"$output" | grep -c 'Layer already exists')" -ge 1 ]
+  [[ "$(tail -1 <<<"$output")" == "2: digest: $d2 size: "* ]]
+  silo_cli rmi "$REG/test/all:1" "$REG/test/all:2"
+  run silo_cli pull "$REG/test/all:1"
+  [ "$status" -eq 0 ]
+  run silo_cli pull "$REG/test/all:2"
+  [ "$status" -eq 0 ]
+  [ "$(silo_cli image inspect --format '{{.Id}}' "$REG/test/all:2")" = \
+    "$(silo_cli image inspect --format '{{.Id}}' busybox)" ]
+  run silo_cli run --rm --network none "$REG/test/all:1" echo all-ok
+  [ "$output" = all-ok ]
+  # Through the API an empty tag is every tag: a digest line and an aux message for each.
+  run api -X POST "/images/$REG/test/all/push"
+  echo "$output"
+  [ "$(grep -c '"aux":{"Tag":"[12]","Digest":"sha256:' <<<"$output")" -eq 2 ]
+  # As the docker CLI: a tag with -a is refused; a bare name without -a is :latest.
+  run silo_cli push -a "$REG/test/all:1"
+  [ "$status" -eq 1 ]
+  [ "$output" = "tag can't be used with --all-tags/-a" ]
+  run silo_cli push "$REG/test/all"
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [ "${lines[0]}" = "Using default tag: latest" ]
+  [[ "$output" == *"tag does not exist: $REG/test/all:latest"* ]]
+  run silo_cli push -a "$REG/test/nothing"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"An image does not exist locally with the tag: $REG/test/nothing"* ]]
+}
+
+@test "registry: docker push -a pushes each tag of a repository (two images); rmi, pull both back" {
+  require_docker
+  dk tag busybox "$REG/test/dkall:a"
+  dk run --name dkall-c --network none busybox sh -c 'echo second > /x'
+  dk commit dkall-c "$REG/test/dkall:b"
+  dk rm dkall-c
+  run dk push -a "$REG/test/dkall"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(grep -c 'The push refers to repository' <<<"$output")" -eq 1 ]
+  local da db
+  da=$(sed -n 's/^a: digest: \(sha256:[0-9a-f]\{64\}\) size: [0-9]*$/\1/p' <<<"$output")
+  db=$(sed -n 's/^b: digest: \(sha256:[0-9a-f]\{64\}\) size: [0-9]*$/\1/p' <<<"$output")
+  [ -n "$da" ] && [ -n "$db" ] && [ "$da" != "$db" ]
+  [ "$(registry_digest test/dkall a)" = "$da" ]
+  [ "$(registry_digest test/dkall b)" = "$db" ]
+  run dk push -a "$REG/test/dkall:a"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"tag can't be used with --all-tags/-a"* ]]
+  dk rmi "$REG/test/dkall:a" "$REG/test/dkall:b"
+  dk pull "$REG/test/dkall:a"
+  dk pull "$REG/test/dkall:b"
+  [ "$(dk image inspect --format '{{index .RepoDigests 0}}' "$REG/test/dkall:b")" = "$REG/test/dkall@$db" ]
+  run dk run --rm --network none "$REG/test/dkall:b" cat /x
+  [ "$output" = second ]
 }
 
 @test "registry: silo run pulls a missing image through the progress stream" {
@@ -318,4 +394,75 @@ registry_digest() {
   echo "$output"
   [ "$status" -ne 0 ]
   [[ "$output" == *"does not match the specified platform: wanted linux/s390x, actual: linux/"* ]]
+}
+
+@test "registry: an image built by silo build is pushed, removed, pulled back and run; the digests match" {
+  require_silo_cli
+  local ctx=$TH_DIR/buildpush
+  mkdir -p "$ctx"
+  echo "from the registry" >"$ctx/msg"
+  cat >"$ctx/Dockerfile" <<'DF'
+FROM busybox
+COPY msg /msg
+RUN cat /msg > /copied
+CMD ["cat", "/copied"]
+DF
+  run silo_cli build -t "$REG/test/built:1" "$ctx"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  local id
+  id=$(silo_cli image inspect --format '{{.Id}}' "$REG/test/built:1")
+  run silo_cli push "$REG/test/built:1"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  local pushed
+  pushed=$(sed -n 's/.*1: digest: \(sha256:[0-9a-f]*\) size: [0-9]*.*/\1/p' <<<"$output")
+  [ -n "$pushed" ]
+  [ "$(registry_digest test/built 1)" = "$pushed" ]
+
+  # Gone locally, with its intermediate images and the layers only it had.
+  silo_cli rmi "$REG/test/built:1"
+  run silo_cli image inspect "$REG/test/built:1"
+  [ "$status" -ne 0 ]
+  [ -z "$(ls "$ROOT/image/blobs/sha256" | grep "${id#sha256:}" || true)" ]
+
+  run silo_cli pull "$REG/test/built:1"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"Digest: $pushed"* ]]
+  [ "$(silo_cli image inspect --format '{{.Id}}' "$REG/test/built:1")" = "$id" ]
+  [ "$(silo_cli image inspect --format '{{index .RepoDigests 0}}' "$REG/test/built:1")" = "$REG/test/built@$pushed" ]
+  run silo_cli run --rm --network none "$REG/test/built:1"
+  [ "$output" = "from the registry" ]
+  silo_cli rmi "$REG/test/built:1" >/dev/null
+}
+
+@test "registry: the docker CLI builds, pushes, removes, pulls, saves, loads and lists the same image" {
+  require_docker
+  local ctx=$TH_DIR/dkbuild
+  mkdir -p "$ctx"
+  printf 'FROM busybox\nRUN echo docker-built > /m\nCMD ["cat", "/m"]\n' >"$ctx/Dockerfile"
+  DOCKER_BUILDKIT=0 run docker_cli build -t "$REG/test/dk:1" "$ctx"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  local id pushed
+  id=$(dk image inspect --format '{{.Id}}' "$REG/test/dk:1")
+  run dk push "$REG/test/dk:1"
+  [ "$status" -eq 0 ]
+  pushed=$(sed -n 's/.*1: digest: \(sha256:[0-9a-f]*\) size: [0-9]*.*/\1/p' <<<"$output")
+  [ "$(registry_digest test/dk 1)" = "$pushed" ]
+  dk rmi "$REG/test/dk:1"
+  run dk pull "$REG/test/dk:1"
+  [ "$status" -eq 0 ]
+  [ "$(dk image inspect --format '{{.Id}}' "$REG/test/dk:1")" = "$id" ]
+  dk save -o "$TH_DIR/dk.tar" "$REG/test/dk:1"
+  dk rmi "$REG/test/dk:1"
+  run dk load -i "$TH_DIR/dk.tar"
+  echo "$output"
+  [[ "$output" == *"Loaded image: $REG/test/dk:1"* ]]
+  run dk images --format '{{.Repository}}:{{.Tag}} {{.ID}}' "$REG/test/dk"
+  [ "$output" = "$REG/test/dk:1 ${id:7:12}" ]
+  run dk run --rm --network none "$REG/test/dk:1"
+  [ "$output" = docker-built ]
+  dk rmi "$REG/test/dk:1" >/dev/null
 }

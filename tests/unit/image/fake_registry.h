@@ -1,7 +1,8 @@
 #pragma once
 // An in-memory Distribution registry behind the Transport seam, for the registry client's
 // unit tests: manifests and blobs per repository, Range, uploads and mounts, Bearer or
-// Basic auth, an http-only mode, a stall after N bytes, and a log of every request.
+// Basic auth (and GET /v2/ for login), an http-only mode, a stall after N bytes, and a log
+// of every request.
 
 #include <algorithm>
 #include <chrono>
@@ -34,6 +35,7 @@ class FakeRegistry : public Transport {
   size_t fail_after = SIZE_MAX;     // a blob GET breaks off after this many bytes (once)
   std::string wrong_digest_header;  // sent as Docker-Content-Digest instead of the real one
   int delay_ms = 0;                 // per blob GET, to see parallel fetches overlap
+  int v2_status = 200;              // GET /v2/ once authorized (404: not a registry)
 
   // Observations.
   struct Seen {
@@ -133,6 +135,7 @@ class FakeRegistry : public Transport {
         r.headers.emplace("www-authenticate", R"(Basic realm="fake")");
       return r;
     }
+    if (path == "/v2/") return reply(v2_status, "{}");
     // /v2/<repo>/{manifests,blobs}/<ref> or /v2/<repo>/blobs/uploads/[id]
     path = path.substr(4);
     if (auto p = path.find("/blobs/uploads/"); p != std::string::npos)

@@ -284,5 +284,60 @@ TEST_F(RegistryTest, PushDeniedNamesTheRepositoryAndLogin) {
   EXPECT_NE(s.error().message.find("docker login localhost:5000"), std::string::npos);
 }
 
+TEST_F(RegistryTest, LoginAcceptsTheRightPasswordAndRefusesAWrongOneWithBasicAndBearer) {
+  for (auto mode : {FakeRegistry::Auth::Basic, FakeRegistry::Auth::Bearer}) {
+    SCOPED_TRACE(mode == FakeRegistry::Auth::Basic ? "Basic" : "Bearer");
+    fake_.auth = mode;
+    auto right = client({.credentials = {{"localhost:5000", {"alice", "secret"}}}});
+    auto ok = right.check_login("localhost:5000");
+    ASSERT_TRUE(ok) << ok.error().message;
+    EXPECT_EQ(fake_.requests.back().url, "https://localhost:5000/v2/");
+    auto wrong = client({.credentials = {{"localhost:5000", {"alice", "wrong"}}}});
+    auto denied = wrong.check_login("localhost:5000");
+    ASSERT_FALSE(denied);
+    EXPECT_EQ(denied.error().code, Code::Permission);
+    EXPECT_EQ(denied.error().message,
+              R"(Get "https://localhost:5000/v2/": unauthorized: incorrect username or password)");
+  }
+  // Docker Hub is asked on its API host; the credentials are kept under docker.io.
+  auto hub = client({.credentials = {{"docker.io", {"alice", "wrong"}}}});
+  auto denied = hub.check_login("docker.io");
+  ASSERT_FALSE(denied);
+  EXPECT_EQ(denied.error().message,
+            R"(Get "https://registry-1.docker.io/v2/": unauthorized: incorrect username or )"
+            R"(password)");
+  EXPECT_TRUE(
+      client({.credentials = {{"docker.io", {"alice", "secret"}}}}).check_login("docker.io"));
+}
+
+TEST_F(RegistryTest, LoginGoesOverHttpToAnInsecureRegistryAndNamesAHostThatIsNoRegistry) {
+  fake_.auth = FakeRegistry::Auth::Basic;
+  fake_.http_only = true;
+  RegistryOptions o{.insecure_registries = {"reg.test:5000"},
+                    .credentials = {{"reg.test:5000", {"alice", "wrong"}}}};
+  auto denied = client(o).check_login("reg.test:5000");
+  ASSERT_FALSE(denied);
+  EXPECT_EQ(denied.error().message,
+            R"(Get "http://reg.test:5000/v2/": unauthorized: incorrect username or password)");
+  o.credentials["reg.test:5000"].password = "secret";
+  auto ok = client(o).check_login("reg.test:5000");
+  EXPECT_TRUE(ok) << ok.error().message;
+  // No auth asked: any credentials pass, as with dockerd.
+  fake_.auth = FakeRegistry::Auth::None;
+  auto open = client({.credentials = {{"localhost:5000", {"u", "p"}}}});
+  EXPECT_TRUE(open.check_login("localhost:5000"));
+  fake_.v2_status = 404;
+  auto web = client().check_login("localhost:5000");
+  ASSERT_FALSE(web);
+  EXPECT_EQ(web.error().code, Code::Unavailable);
+  EXPECT_NE(web.error().message.find("localhost:5000"), std::string::npos);
+  EXPECT_NE(web.error().message.find("is it a Docker registry"), std::string::npos)
+      << web.error().message;
+  auto secure = client().check_login("other.test:5000");
+  ASSERT_FALSE(secure);
+  EXPECT_EQ(secure.error().code, Code::Unavailable);
+  EXPECT_NE(secure.error().message.find("other.test:5000"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace silo::image
