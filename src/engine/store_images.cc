@@ -21,6 +21,25 @@ Result<ImageRecord> read_row(const SqliteStmt& st) {
   return r;
 }
 
+// Every row's first column.
+Result<std::vector<std::string>> texts(SqliteStmt& st) {
+  std::vector<std::string> out;
+  for (;;) {
+    auto r = st.step();
+    if (!r) return std::unexpected(r.error());
+    if (!*r) return out;
+    out.push_back(st.text(0));
+  }
+}
+
+// The first row's first column, nullopt when there is no row.
+Result<std::optional<std::string>> first_text(SqliteStmt& st) {
+  auto r = st.step();
+  if (!r) return std::unexpected(r.error());
+  if (!*r) return std::optional<std::string>();
+  return std::optional<std::string>(st.text(0));
+}
+
 }  // namespace
 
 Status Store::put_image(const ImageRecord& rec) {
@@ -65,13 +84,7 @@ Result<std::vector<std::string>> Store::image_ids_by_prefix(std::string_view hex
   auto st = db_.prepare("SELECT id FROM images WHERE id LIKE ?1 ORDER BY id LIMIT 2");
   if (!st) return std::unexpected(st.error());
   SILO_TRY(st->bind(1, "sha256:" + std::string(hex_prefix) + "%"));
-  std::vector<std::string> ids;
-  for (;;) {
-    auto r = st->step();
-    if (!r) return std::unexpected(r.error());
-    if (!*r) return ids;
-    ids.push_back(st->text(0));
-  }
+  return texts(*st);
 }
 
 Result<std::optional<std::string>> Store::image_by_ref(std::string_view ref) {
@@ -79,10 +92,7 @@ Result<std::optional<std::string>> Store::image_by_ref(std::string_view ref) {
   auto st = db_.prepare("SELECT image_id FROM image_refs WHERE ref = ?1");
   if (!st) return std::unexpected(st.error());
   SILO_TRY(st->bind(1, ref));
-  auto r = st->step();
-  if (!r) return std::unexpected(r.error());
-  if (!*r) return std::optional<std::string>();
-  return std::optional<std::string>(st->text(0));
+  return first_text(*st);
 }
 
 Result<std::vector<ImageRecord>> Store::list_images() {
@@ -142,13 +152,7 @@ Result<std::vector<std::string>> Store::image_children(std::string_view id) {
   auto st = db_.prepare("SELECT id FROM images WHERE parent = ?1 ORDER BY id");
   if (!st) return std::unexpected(st.error());
   SILO_TRY(st->bind(1, id));
-  std::vector<std::string> ids;
-  for (;;) {
-    auto r = st->step();
-    if (!r) return std::unexpected(r.error());
-    if (!*r) return ids;
-    ids.push_back(st->text(0));
-  }
+  return texts(*st);
 }
 
 Result<std::optional<std::string>> Store::build_cache(std::string_view key) {
@@ -156,10 +160,7 @@ Result<std::optional<std::string>> Store::build_cache(std::string_view key) {
   auto st = db_.prepare("SELECT image_id FROM build_cache WHERE key = ?1");
   if (!st) return std::unexpected(st.error());
   SILO_TRY(st->bind(1, key));
-  auto r = st->step();
-  if (!r) return std::unexpected(r.error());
-  if (!*r) return std::optional<std::string>();
-  return std::optional<std::string>(st->text(0));
+  return first_text(*st);
 }
 
 Status Store::set_build_cache(std::string_view key, std::string_view id) {

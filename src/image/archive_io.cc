@@ -77,6 +77,26 @@ Result<PlainStream> decompress(const ReadFn& src, const WriteFn* out, std::strin
   return result;
 }
 
+std::optional<std::string> clean_relative(std::string_view path) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    std::string_view part = path.substr(i, j - i);
+    if (part == "..") {
+      if (parts.empty()) return std::nullopt;
+      parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.emplace_back(part);
+    }
+    i = j + 1;
+  }
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : "/") + p;
+  return out;
+}
+
 std::string docker_manifest(const Digest& config, uint64_t config_size,
                             const std::vector<Descriptor>& layers) {
   namespace mt = media_type;

@@ -47,6 +47,10 @@ struct PlainStream {
 [[nodiscard]] Result<PlainStream> decompress(const ReadFn& src, const WriteFn* out,
                                              std::string_view what);
 
+// "./a//b/" -> "a/b": a relative path with "." and empty parts dropped and ".." applied;
+// nullopt when a ".." climbs above the top.
+std::optional<std::string> clean_relative(std::string_view path);
+
 // A Docker schema 2 manifest for a config and its layers; OCI layer types become their
 // Docker names (tar+gzip -> rootfs.diff.tar.gzip, tar -> rootfs.diff.tar).
 std::string docker_manifest(const Digest& config, uint64_t config_size,

@@ -13,6 +13,7 @@
 
 #include "common/fd.h"
 #include "common/sys.h"
+#include "image/archive_io.h"
 #include "image/build_context.h"
 
 namespace silo::image {
@@ -37,26 +38,6 @@ struct Sink {
   }
 };
 
-// "a//b/./c/" -> "a/b/c"; nullopt when it climbs out with "..".
-std::optional<std::string> clean_rel(std::string_view p) {
-  std::vector<std::string> parts;
-  size_t i = 0;
-  while (i <= p.size()) {
-    size_t j = p.find('/', i);
-    if (j == std::string_view::npos) j = p.size();
-    std::string part(p.substr(i, j - i));
-    if (part == "..") {
-      if (parts.empty()) return std::nullopt;
-      parts.pop_back();
-    } else if (!part.empty() && part != ".") {
-      parts.push_back(part);
-    }
-    i = j + 1;
-  }
-  std::string out;
-  for (const auto& s : parts) out += (out.empty() ? "" : "/") + s;
-  return out;
-}
 
 std::string join(const std::string& a, const std::string& b) {
   if (a.empty()) return b;
@@ -152,13 +133,13 @@ class CopyWriter {
       if (r == ARCHIVE_EOF) break;
       if (r < ARCHIVE_WARN)
         return fail(Code::Invalid, "ADD " + path + ": " + archive_error_string(in.get()));
-      auto rel = clean_rel(archive_entry_pathname(e));
+      auto rel = detail::clean_relative(archive_entry_pathname(e));
       if (!rel)
         return fail(Code::Invalid, "ADD " + path + ": entry " + archive_entry_pathname(e) +
                                        " leaves the destination");
       archive_entry_set_pathname(e, join(prefix, *rel).c_str());
       if (const char* hl = archive_entry_hardlink(e)) {
-        auto t = clean_rel(hl);
+        auto t = detail::clean_relative(hl);
         if (!t) return fail(Code::Invalid, "ADD " + path + ": hard link to " + hl + " leaves it");
         archive_entry_set_hardlink(e, join(prefix, *t).c_str());
       }
@@ -206,7 +187,7 @@ class CopyWriter {
 }  // namespace
 
 Status write_copy_tar(const CopySpec& spec, const WriteFn& out) {
-  auto dest = clean_rel(spec.dest);
+  auto dest = detail::clean_relative(spec.dest);
   if (!dest) return fail(Code::Invalid, "COPY: the destination " + spec.dest + " is not a path");
   const bool to_dir = spec.dest_is_dir || spec.sources.size() > 1 || spec.dest.ends_with("/");
   CopyWriter w(spec, out);

@@ -41,23 +41,9 @@ std::unexpected<Error> bad(const std::string& file, const std::string& what) {
 // "./a//b/" -> "a/b". Archive names are only keys here (no file is created under its name),
 // but a ".." that climbs out of the archive is refused as Docker's loader does.
 Result<std::string> clean_name(std::string_view name) {
-  std::vector<std::string> parts;
-  size_t i = 0;
-  while (i <= name.size()) {
-    size_t j = name.find('/', i);
-    if (j == std::string_view::npos) j = name.size();
-    std::string_view part = name.substr(i, j - i);
-    if (part == "..") {
-      if (parts.empty()) return bad(std::string(name), "path leaves the archive");
-      parts.pop_back();
-    } else if (!part.empty() && part != ".") {
-      parts.emplace_back(part);
-    }
-    i = j + 1;
-  }
-  std::string out;
-  for (const auto& p : parts) out += (out.empty() ? "" : "/") + p;
-  return out;
+  auto cleaned = detail::clean_relative(name);
+  if (!cleaned) return bad(std::string(name), "path leaves the archive");
+  return *cleaned;
 }
 
 struct SpoolFile {
