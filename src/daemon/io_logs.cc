@@ -1,7 +1,9 @@
 // The json-file log reader, log output encoding, and detach keys.
 #include "daemon/io_logs.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <charconv>
@@ -109,17 +111,17 @@ std::string encode_log_entry(const LogEntry& e, const LogQuery& q, bool tty) {
 
 namespace {
 
-// Appends the lines of `file` from `offset` to `out` (via `keep`); returns the size read.
+// Appends the lines of the open file `fd` from `offset` to `out` (via `keep`); returns
+// the size read.
 template <class Keep>
-uint64_t read_lines(const std::string& file, uint64_t offset, std::string& partial, Keep keep) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return offset;
-  in.seekg(static_cast<std::streamoff>(offset));
-  std::string line;
-  uint64_t pos = offset;
+uint64_t read_fd_lines(int fd, uint64_t offset, std::string& partial, Keep keep) {
   char buf[65536];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    std::string_view chunk(buf, static_cast<size_t>(in.gcount()));
+  uint64_t pos = offset;
+  for (;;) {
+    ssize_t n = ::pread(fd, buf, sizeof buf, static_cast<off_t>(pos));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return pos;
+    std::string_view chunk(buf, static_cast<size_t>(n));
     pos += chunk.size();
     size_t start = 0;
     for (size_t nl; (nl = chunk.find('\n', start)) != std::string_view::npos; start = nl + 1) {
@@ -129,7 +131,17 @@ uint64_t read_lines(const std::string& file, uint64_t offset, std::string& parti
     }
     partial.append(chunk.substr(start));
   }
-  return pos;
+}
+
+UniqueFd open_log(const std::string& file) {
+  return UniqueFd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+}
+
+// read_fd_lines of the file at `file`; `offset` when it cannot be opened.
+template <class Keep>
+uint64_t read_lines(const std::string& file, uint64_t offset, std::string& partial, Keep keep) {
+  UniqueFd fd = open_log(file);
+  return fd ? read_fd_lines(fd.get(), offset, partial, keep) : offset;
 }
 
 uint64_t inode_of(const std::string& path) {
@@ -161,23 +173,25 @@ Result<std::vector<LogEntry>> read_log(const std::string& path, const LogQuery& 
                                std::make_move_iterator(kept.end()));
 }
 
+// The file is held open: a container removed (with its log) right after it exits, as
+// docker-py's run(remove=True) does while its follow stream is still being read, keeps
+// its last lines readable.
 LogFollower::LogFollower(std::string path, uint64_t offset)
-    : path_(std::move(path)), offset_(offset), inode_(inode_of(path_)) {}
+    : path_(std::move(path)), offset_(offset), inode_(inode_of(path_)), fd_(open_log(path_)) {}
 
 std::vector<LogEntry> LogFollower::poll() {
   std::vector<LogEntry> out;
   auto keep = [&](LogEntry e) { out.push_back(std::move(e)); };
   uint64_t ino = inode_of(path_);
   if (ino != inode_ && ino != 0) {
-    // Rotated: finish the old file (now path.1), then start the new one from 0.
-    if (inode_ != 0 && inode_of(path_ + ".1") == inode_)
-      read_lines(path_ + ".1", offset_, partial_, keep);
+    // Rotated (or created): finish the file held open (now path.1), then the new one from 0.
+    if (fd_) read_fd_lines(fd_.get(), offset_, partial_, keep);
     partial_.clear();
+    fd_ = open_log(path_);
     inode_ = ino;
     offset_ = 0;
   }
-  uint64_t end = read_lines(path_, offset_, partial_, keep);
-  offset_ = end;
+  if (fd_) offset_ = read_fd_lines(fd_.get(), offset_, partial_, keep);
   return out;
 }
 

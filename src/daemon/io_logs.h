@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/fd.h"
 
 namespace silo::daemon {
 
@@ -64,6 +65,7 @@ class LogFollower {
   std::string path_;
   uint64_t offset_;
   uint64_t inode_ = 0;
+  UniqueFd fd_;  // the file being read, open across a rotation or a removal
   std::string partial_;
 };
 

@@ -19,7 +19,7 @@ dk() { DOCKER_BUILDKIT=0 docker_cli "$@"; }
 teardown() {
   local t
   for t in bt-web:1 bt-web:2 bt-args bt-multi bt-multi-target bt-scratch bt-ignore bt-fail \
-    bt-silo bt-chown; do docker_cli rmi -f "$t" >/dev/null 2>&1 || true; done
+    bt-silo bt-chown bt-meta; do docker_cli rmi -f "$t" >/dev/null 2>&1 || true; done
   # Containers a failed step leaves behind (docker keeps them without --force-rm).
   local ids
   ids=$(docker_cli ps -aq 2>/dev/null || true)
@@ -209,4 +209,42 @@ DF
   [ "$status" -eq 0 ]
   [ "$(grep -c '^Deleted: ' <<<"$output")" -ge 3 ]
   [ "$(silo_cli images -aq | sort -u | wc -l)" -eq $((plain - 1)) ]
+}
+
+@test "build: exec-form RUN, USER, SHELL, ONBUILD, VOLUME, STOPSIGNAL, HEALTHCHECK, ENTRYPOINT" {
+  require_docker
+  local ctx=$TH_DIR/meta
+  mkdir -p "$ctx"
+  cat >"$ctx/Dockerfile" <<'DF'
+FROM busybox AS base
+ONBUILD RUN echo triggered > /onbuild
+FROM base
+RUN ["/bin/sh", "-c", "echo exec-form > /exec"]
+RUN mkdir /w && chmod 777 /w
+USER 1234
+RUN id -u > /w/uid
+USER root
+SHELL ["/bin/sh", "-e", "-c"]
+RUN echo shell-form > /shell
+VOLUME /data
+STOPSIGNAL SIGUSR1
+HEALTHCHECK --interval=5s --retries=2 CMD true
+ENTRYPOINT ["cat"]
+CMD ["/exec"]
+DF
+  run dk build -t bt-meta "$ctx"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"# Executing 1 build trigger"* ]]
+  run dk run --rm --network none bt-meta
+  [ "$output" = exec-form ]
+  run dk run --rm --network none bt-meta /onbuild /shell /w/uid
+  echo "$output"
+  [ "$output" = "$(printf 'triggered\nshell-form\n1234')" ]
+  run dk image inspect bt-meta --format '{{json .Config.Volumes}} {{.Config.StopSignal}} {{.Config.Healthcheck.Interval}} {{.Config.Healthcheck.Retries}} {{json .Config.Entrypoint}} {{.Config.User}} {{json .Config.Shell}} {{json .Config.OnBuild}}'
+  echo "$output"
+  [ "$output" = '{"/data":{}} SIGUSR1 5s 2 ["cat"] root ["/bin/sh","-e","-c"] null' ]
+  run dk history bt-meta --format '{{.CreatedBy}}' --no-trunc
+  [[ "$output" == *'/bin/sh -e -c echo shell-form > /shell'* ]]
+  dk rmi bt-meta >/dev/null
 }

@@ -2,6 +2,7 @@
 #include "daemon/io_logs.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 #include <fstream>
@@ -72,6 +73,19 @@ TEST_F(LogsTest, FollowerSeesNewLinesAndRotation) {
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0].log, "c\n");
   EXPECT_EQ(got[1].log, "d\n");
+}
+
+// docker-py's run(remove=True) removes the container (and its log) before it reads the
+// follow stream: what was written stays readable through the follower's open file.
+TEST_F(LogsTest, FollowerReadsALogRemovedUnderIt) {
+  append(path_, "a", "stdout", 1);
+  LogFollower f(path_, 0);
+  append(path_, "out", "stdout", 2);
+  ASSERT_EQ(::unlink(path_.c_str()), 0);
+  auto got = f.poll();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].log, "out\n");
+  EXPECT_TRUE(f.poll().empty());
 }
 
 TEST(LogEncoding, FramesOrRawWithTimestamps) {
