@@ -193,23 +193,37 @@ Result<PullResult> ImageService::pull(const image::Reference& ref, const image::
       missing.push_back(l);
     }
   }
-  auto status = client.fetch_blobs(ref, missing, *blobs_,
-                                   [&](const image::Digest& d, uint64_t done, uint64_t total) {
-                                     out.bytes(d, "Downloading", done, total);
-                                     if (done == total && out.first_done(d)) {
-                                       out.layer(d, "Verifying Checksum");
-                                       out.layer(d, "Download complete");
-                                     }
-                                   });
-  if (!status) return std::unexpected(status.error());
-
   Json layers = Json::array();
-  for (size_t i = 0; i < m.layers.size(); ++i)
+  std::vector<std::string> diff_ids;
+  for (size_t i = 0; i < m.layers.size(); ++i) {
     layers.push_back({{"digest", m.layers[i].digest.str()},
                       {"diff_id", parsed->diff_ids[i].str()},
                       {"media_type", m.layers[i].media_type},
                       {"size", m.layers[i].size}});
-  for (const auto& l : missing) out.layer(l.digest, "Extracting");
+    diff_ids.push_back(parsed->diff_ids[i].str());
+  }
+  const auto chains = chain_ids(diff_ids);
+  // Each layer is unpacked as soon as its blob is stored, while the others still download
+  // (a layer's directory needs only its own blob; add() then finds them unpacked).
+  auto unpack_stored = [&](const image::Descriptor& blob) -> Status {
+    for (size_t i = 0; i < m.layers.size(); ++i) {
+      if (m.layers[i].digest != blob.digest) continue;
+      out.layer(blob.digest, "Extracting");
+      return unpack(layers[i], chains[i]);
+    }
+    return {};
+  };
+  auto status = client.fetch_blobs(
+      ref, missing, *blobs_,
+      [&](const image::Digest& d, uint64_t done, uint64_t total) {
+        out.bytes(d, "Downloading", done, total);
+        if (done == total && out.first_done(d)) {
+          out.layer(d, "Verifying Checksum");
+          out.layer(d, "Download complete");
+        }
+      },
+      unpack_stored);
+  if (!status) return std::unexpected(status.error());
   SILO_TRY(blobs_->write(top->digest, top->body));
   std::vector<std::string> refs = {digest_ref(ref, top->digest).str()};
   if (!ref.tag.empty()) refs.push_back(ref.str());

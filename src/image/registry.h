@@ -66,6 +66,9 @@ struct FetchedManifest {
 
 // Bytes of one blob moved so far, and its size; called from the worker threads.
 using ProgressFn = std::function<void(const Digest& blob, uint64_t done, uint64_t total)>;
+// Called by fetch_blobs from its worker thread once a blob is in the store (e.g. to unpack
+// a layer while the others still download); an error fails the fetch.
+using StoredFn = std::function<Status(const Descriptor& blob)>;
 
 class RegistryClient {
  public:
@@ -87,7 +90,8 @@ class RegistryClient {
   // fetch_blob for each of `blobs`, options.parallel_downloads at a time. The first error is
   // returned once the running fetches end; partial blobs stay for a resume.
   [[nodiscard]] Status fetch_blobs(const Reference& repo, const std::vector<Descriptor>& blobs,
-                                   BlobStore& store, const ProgressFn& progress = {});
+                                   BlobStore& store, const ProgressFn& progress = {},
+                                   const StoredFn& stored = {});
 
   // HEAD /v2/<repo>/blobs/<digest>.
   [[nodiscard]] Result<bool> blob_exists(const Reference& repo, const Digest& blob);

@@ -146,7 +146,8 @@ Status RegistryClient::fetch_blob(const Reference& repo, const Descriptor& blob,
 }
 
 Status RegistryClient::fetch_blobs(const Reference& repo, const std::vector<Descriptor>& blobs,
-                                   BlobStore& store, const ProgressFn& progress) {
+                                   BlobStore& store, const ProgressFn& progress,
+                                   const StoredFn& stored) {
   std::atomic<size_t> next{0};
   std::mutex mu;
   std::optional<Error> first;
@@ -156,7 +157,9 @@ Status RegistryClient::fetch_blobs(const Reference& repo, const std::vector<Desc
         std::lock_guard lock(mu);
         if (first) return;  // stop starting new blobs after a failure
       }
-      if (auto s = fetch_blob(repo, blobs[i], store, progress); !s) {
+      auto s = fetch_blob(repo, blobs[i], store, progress);
+      if (s && stored) s = stored(blobs[i]);
+      if (!s) {
         std::lock_guard lock(mu);
         if (!first) first = s.error();
       }
