@@ -1,7 +1,9 @@
 // run, create, start, attach, exec: the commands that may attach a terminal.
 #include <unistd.h>
 
+#include <chrono>
 #include <iostream>
+#include <thread>
 
 #include "cli/commands.h"
 #include "cli/run_config.h"
@@ -48,9 +50,19 @@ Result<std::string> create(Client& c, const CreatePlan& plan) {
   return j->value("Id", "");
 }
 
-void resize(Client& c, const std::string& what, int rows, int cols) {
-  (void)c.call_raw(
+// Returns whether the daemon took the size.
+bool resize(Client& c, const std::string& what, int rows, int cols) {
+  auto r = c.call_raw(
       "POST", what + "/resize" + query({{"h", std::to_string(rows)}, {"w", std::to_string(cols)}}));
+  return r && r->status >= 200 && r->status < 300;
+}
+
+// The terminal's size right after start: retried a few times (10, 20, … 100 ms apart) while
+// the process is not ready to take it, as the docker CLI's initTtySize does, so that the
+// first `stty size` in the container already sees it.
+void initial_resize(Client& c, const std::string& what, int rows, int cols) {
+  for (int retry = 0; retry < 10 && !resize(c, what, rows, cols); ++retry)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10 * (retry + 1)));
 }
 
 // The exit code from a wait answer: {"StatusCode": N, "Error": {...}}.
@@ -89,9 +101,9 @@ Result<PumpEnd> attach_and_pump(Client& c, const Session& s, const std::string& 
   o.send_stdin = s.stdin;
   o.detach_keys = s.stdin ? *keys : "";
   if (s.tty && isatty(STDIN_FILENO)) {
-    o.resize = [&](int rows, int cols) { resize(c, s.resize_path, rows, cols); };
+    o.resize = [&](int rows, int cols) { (void)resize(c, s.resize_path, rows, cols); };
     auto [rows, cols] = terminal_size(STDIN_FILENO);
-    if (rows > 0) resize(c, s.resize_path, rows, cols);
+    if (rows > 0) initial_resize(c, s.resize_path, rows, cols);
   }
   if (s.sig_proxy && !s.tty && s.resize_path.starts_with("/containers/"))
     o.forward_signal = [&](int sig) {
