@@ -2,7 +2,10 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <sys/mount.h>
+
+#include <utility>
 
 #include "common/sys.h"
 
@@ -24,6 +27,27 @@ Result<NetnsGuard> NetnsGuard::enter(const std::string& netns_path) {
 
 NetnsGuard::~NetnsGuard() {
   if (original_) (void)sys::setns(original_.get(), CLONE_NEWNET);
+}
+
+Result<ScratchDir> ScratchDir::make(const std::string& parent, std::string_view prefix) {
+  std::string tmpl = parent + "/" + std::string(prefix) + "-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr)
+    return fail_errno(errno, "make a scratch directory in " + parent);
+  ScratchDir d;
+  d.path_ = std::move(tmpl);
+  return d;
+}
+
+ScratchDir& ScratchDir::operator=(ScratchDir&& o) noexcept {
+  if (this != &o) {
+    if (!path_.empty()) (void)sys::remove_all(path_);
+    path_ = std::exchange(o.path_, {});
+  }
+  return *this;
+}
+
+ScratchDir::~ScratchDir() {
+  if (!path_.empty()) (void)sys::remove_all(path_);
 }
 
 }  // namespace silo

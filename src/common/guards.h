@@ -1,7 +1,8 @@
 #pragma once
-// RAII guards for mounts and network namespaces.
+// RAII guards for mounts, network namespaces and scratch directories.
 
 #include <string>
+#include <string_view>
 
 #include "common/error.h"
 #include "common/fd.h"
@@ -37,6 +38,23 @@ class NetnsGuard {
  private:
   explicit NetnsGuard(UniqueFd original) : original_(std::move(original)) {}
   UniqueFd original_;
+};
+
+// A directory made by mkdtemp(3) as "<parent>/<prefix>-XXXXXX" (mode 0700; `parent` must
+// exist), removed with everything in it when the guard goes.
+class ScratchDir {
+ public:
+  ScratchDir() = default;
+  // Errors name `parent`.
+  [[nodiscard]] static Result<ScratchDir> make(const std::string& parent, std::string_view prefix);
+  ScratchDir(ScratchDir&& o) noexcept : path_(std::move(o.path_)) { o.path_.clear(); }
+  ScratchDir& operator=(ScratchDir&& o) noexcept;
+  ScratchDir(const ScratchDir&) = delete;
+  ~ScratchDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
 };
 
 }  // namespace silo

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/guards.h"
 #include "common/log.h"
 #include "common/sys.h"
 #include "daemon/io_logs.h"
@@ -30,6 +31,13 @@ std::string join(const std::vector<std::string>& v, std::string_view sep = " ") 
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : std::string(sep)) + s;
   return out;
+}
+
+// Stage names compare case-insensitively, as Docker's do.
+std::string lower_case(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return s;
 }
 
 // "Step 2/5 : RUN echo hi": the instruction as written, its keyword upper-cased.
@@ -137,9 +145,7 @@ class Builder {
     auto base = image::resolve_base(st, args_);
     if (!base) return std::unexpected(base.error());
     std::string b = *base;
-    std::string lower = b;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    std::string lower = lower_case(b);
     auto earlier = std::find_if(stages_.begin(), stages_.end(),
                                 [&](const Stage& e) { return !e.name.empty() && e.name == lower; });
     if (earlier != stages_.end()) {
@@ -376,9 +382,7 @@ class Builder {
 
   // Where COPY --from reads: a container of the stage's (or image's) image, never started.
   Result<std::string> source_root(const std::string& from, Stage& source) {
-    std::string lower = from;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    std::string lower = lower_case(from);
     const Stage* st = nullptr;
     for (size_t i = 0; i < stages_.size(); ++i)
       if (stages_[i].name == lower || std::to_string(i) == lower) st = &stages_[i];
@@ -456,29 +460,15 @@ class Builder {
                                  const image::ImageConfig& after,
                                  const std::vector<std::string>& cmd) {
     if (!has_root(s)) {
-      if (x.flag("chown")) {
-        auto f = x.flag("chown");
-        std::string v = f->value;
-        auto colon = v.find(':');
-        uint32_t uid = 0, gid = 0;
-        if (!parse_id(v.substr(0, colon), uid) ||
-            (colon != std::string::npos && !parse_id(v.substr(colon + 1), gid)))
-          return fail(Code::Invalid, "--chown=" + v +
-                                         ": an image with no files has no /etc/passwd; give "
-                                         "numeric ids (--chown=1000:1000)");
-        spec.owner = std::pair{uid, colon == std::string::npos ? uid : gid};
+      if (const image::Flag* f = x.flag("chown")) {
+        auto ids = ctx_.engine->chown_ids("", f->value);
+        if (!ids) return wrap(ids.error(), "--chown=" + f->value);
+        spec.owner = *ids;
       }
-      std::string dir = ctx_.config.root + "/image/tmp/copy-XXXXXX";
-      SILO_TRY(sys::mkdir_p(ctx_.config.root + "/image/tmp", 0700));
-      if (::mkdtemp(dir.data()) == nullptr) return fail_errno(errno, "COPY: mkdtemp");
-      ::chmod(dir.c_str(), 0755);
-      Result<std::string> id = std::unexpected(Error{});
-      if (auto st = extract(dir, spec); !st)
-        id = std::unexpected(st.error());
-      else
-        id = ctx_.engine->build_step("", s.image_id, after, cmd, dir);
-      (void)sys::remove_all(dir);
-      return id;
+      auto dir = empty_dir("copy");
+      if (!dir) return std::unexpected(dir.error());
+      SILO_TRY(extract(dir->path(), spec));
+      return ctx_.engine->build_step("", s.image_id, after, cmd, dir->path());
     }
     auto c = make_container(s, {"/bin/true"}, {});
     if (!c) return std::unexpected(c.error());
@@ -487,7 +477,7 @@ class Builder {
       spec.dest_is_dir = true;
     Status st;
     if (const image::Flag* f = x.flag("chown")) {
-      auto ids = ctx_.engine->container_user_ids(*c, f->value);
+      auto ids = ctx_.engine->chown_ids(*c, f->value);
       if (!ids)
         st = wrap(ids.error(), "--chown=" + f->value);
       else
@@ -503,19 +493,30 @@ class Builder {
     return id;
   }
 
-  static bool parse_id(const std::string& s, uint32_t& out) {
-    if (s.empty() || s.size() > 10 || s.find_first_not_of("0123456789") != std::string::npos)
-      return false;
-    out = static_cast<uint32_t>(std::stoul(s));
-    return true;
+
+  // Where the builder's temporary files go: <data-root>/image/tmp, made when missing.
+  Result<std::string> spool_dir() {
+    std::string dir = ctx_.config.root + "/image/tmp";
+    SILO_TRY(sys::mkdir_p(dir, 0700));
+    return dir;
+  }
+
+  // An empty directory (mode 0755, as a layer's root or a made directory has) in the spool.
+  Result<ScratchDir> empty_dir(std::string_view prefix) {
+    auto spool = spool_dir();
+    if (!spool) return std::unexpected(spool.error());
+    auto dir = ScratchDir::make(*spool, prefix);
+    if (!dir) return std::unexpected(dir.error());
+    if (::chmod(dir->path().c_str(), 0755) != 0) return fail_errno(errno, "chmod " + dir->path());
+    return dir;
   }
 
   // The tar goes through an unnamed spool file, then into the container's root.
   Status extract(const std::string& rootfs, const image::CopySpec& spec) {
-    const std::string spool = ctx_.config.root + "/image/tmp";
-    SILO_TRY(sys::mkdir_p(spool, 0700));
-    auto fd = sys::open(spool, O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
-    if (!fd) return wrap(fd.error(), "COPY: spool file in " + spool);
+    auto spool = spool_dir();
+    if (!spool) return std::unexpected(spool.error());
+    auto fd = sys::open(*spool, O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+    if (!fd) return wrap(fd.error(), "COPY: spool file in " + *spool);
     int raw = fd->get();
     SILO_TRY(image::write_copy_tar(
         spec, [raw](std::string_view d) { return sys::write_all(raw, d.data(), d.size()); }));
@@ -551,14 +552,12 @@ class Builder {
     Status st;
     if (!engine::stat_in_root(rootfs, dir)) {
       // An empty directory as the source, copied as the destination directory itself.
-      std::string empty = ctx_.config.root + "/image/tmp/workdir-XXXXXX";
-      SILO_TRY(sys::mkdir_p(ctx_.config.root + "/image/tmp", 0700));
-      if (::mkdtemp(empty.data()) == nullptr) st = fail_errno(errno, "WORKDIR: mkdtemp");
-      if (st) {
-        ::chmod(empty.c_str(), 0755);
-        st = extract(rootfs, {.root = empty, .sources = {"."}, .dest = dir, .dest_is_dir = true});
-        (void)sys::remove_all(empty);
-      }
+      auto empty = empty_dir("workdir");
+      if (!empty)
+        st = std::unexpected(empty.error());
+      else
+        st = extract(rootfs,
+                     {.root = empty->path(), .sources = {"."}, .dest = dir, .dest_is_dir = true});
     }
     std::optional<std::string> id;
     if (st) {

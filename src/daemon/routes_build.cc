@@ -1,9 +1,8 @@
 // POST /build: the classic builder (build.h) behind dockerd's query parameters; the body is
 // the build context, a tar (plain or compressed) as `docker build` sends it.
 
-#include <stdlib.h>
-
 #include "api/http.h"
+#include "common/guards.h"
 #include "common/log.h"
 #include "common/sys.h"
 #include "daemon/build.h"
@@ -65,14 +64,6 @@ Result<BuildOptions> build_options(const api::Query& q) {
   return o;
 }
 
-// A directory removed with everything in it at scope exit.
-struct TempDir {
-  std::string path;
-  ~TempDir() {
-    if (!path.empty()) (void)sys::remove_all(path);
-  }
-};
-
 Result<Response> build(const Context& ctx, Call& c) {
   auto opts = build_options(c.req.query);
   if (!opts) return std::unexpected(opts.error());
@@ -81,14 +72,10 @@ Result<Response> build(const Context& ctx, Call& c) {
 
   const std::string tmp = ctx.config.root + "/image/tmp";
   SILO_TRY(sys::mkdir_p(tmp, 0700));
-  TempDir dir{tmp + "/context-XXXXXX"};
-  if (::mkdtemp(dir.path.data()) == nullptr) {
-    int err = errno;
-    dir.path.clear();
-    return fail_errno(err, "build: make the context directory in " + tmp);
-  }
+  auto dir = ScratchDir::make(tmp, "context");
+  if (!dir) return wrap(dir.error(), "build: the context directory");
   auto bctx = image::unpack_context([&c](char* buf, size_t n) { return c.read_body(buf, n); },
-                                    dir.path, dockerfile);
+                                    dir->path(), dockerfile);
   if (!bctx) return std::unexpected(bctx.error());
   auto df = image::parse_dockerfile(bctx->dockerfile);
   if (!df) return std::unexpected(df.error());

@@ -76,11 +76,17 @@ Status Engine::remember_build_step(std::string_view key, std::string_view id) {
   return impl_->images->remember_step(key, id);
 }
 
-Result<std::pair<uint32_t, uint32_t>> Engine::container_user_ids(std::string_view container,
-                                                                 std::string_view user) {
-  auto rec = get(container);
-  if (!rec) return std::unexpected(rec.error());
-  auto u = detail::resolve_user(std::string(user), paths(rec->id).rootfs, {});
+Result<std::pair<uint32_t, uint32_t>> Engine::chown_ids(std::string_view container,
+                                                        std::string_view spec) {
+  std::string rootfs;
+  if (!container.empty()) {
+    auto rec = get(container);
+    if (!rec) return std::unexpected(rec.error());
+    rootfs = paths(rec->id).rootfs;
+  }
+  std::string user(spec);
+  if (user.find(':') == std::string::npos) user += ":" + user;
+  auto u = detail::resolve_user(user, rootfs, {});
   if (!u) return std::unexpected(u.error());
   return std::pair{u->uid, u->gid};
 }

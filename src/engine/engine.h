@@ -230,11 +230,13 @@ class Engine {
                                                const std::string& dir = {});
   [[nodiscard]] Result<std::optional<std::string>> cached_build_step(std::string_view key);
   [[nodiscard]] Status remember_build_step(std::string_view key, std::string_view id);
-  // COPY/ADD --chown: `user` ("1000", "app:app", "app") as uid and gid, names looked up in
-  // container `container`'s /etc/passwd and /etc/group. Errors: Invalid, dockerd's
-  // "unable to find user app: no matching entries in passwd file".
-  [[nodiscard]] Result<std::pair<uint32_t, uint32_t>> container_user_ids(
-      std::string_view container, std::string_view user);
+  // COPY/ADD --chown: `spec` ("1000", "app:app", "app") as uid and gid, names looked up in
+  // container `container`'s /etc/passwd and /etc/group ("" = no files: numeric ids only).
+  // A spec without a group uses the user's name or id as the group too, as Docker's
+  // --chown does. Errors: Invalid, dockerd's "unable to find user app: no matching entries
+  // in passwd file".
+  [[nodiscard]] Result<std::pair<uint32_t, uint32_t>> chown_ids(std::string_view container,
+                                                                std::string_view spec);
 
   // The overlay lower directories of container `rec`, top layer first.
   [[nodiscard]] Result<std::vector<std::string>> lowers(const ContainerRecord& rec);

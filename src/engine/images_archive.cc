@@ -1,7 +1,6 @@
 // The image service: import, load, save and commit (the formats are silo_image's).
 
-#include <stdlib.h>
-
+#include "common/guards.h"
 #include "common/sys.h"
 #include "engine/images.h"
 #include "engine/seed_image.h"
@@ -144,18 +143,19 @@ Result<std::string> ImageService::build_step(std::string_view parent_id,
   }
   SILO_TRY(sys::mkdir_p(spool_dir(), 0700));
   // A metadata step diffs an empty directory: no layer, an empty_layer history entry.
-  std::string dir = upper_dir, empty;
+  std::string dir = upper_dir;
+  ScratchDir empty;
   if (dir.empty()) {
-    std::string tmpl = spool_dir() + "/step-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) return fail_errno(errno, "build step: mkdtemp");
-    dir = empty = tmpl;
+    auto made_dir = ScratchDir::make(spool_dir(), "step");
+    if (!made_dir) return wrap(made_dir.error(), "build step");
+    empty = std::move(*made_dir);
+    dir = empty.path();
   }
   image::CommitOptions o{.author = after.author,
                          .container_cmd = cmd,
                          .run_config = image::run_config_json(after.config),
                          .spool_dir = spool_dir()};
   auto made = image::commit_container(base_config, descriptors(base_layers), dir, *blobs_, o);
-  if (!empty.empty()) (void)sys::remove_all(empty);
   if (!made) return wrap(made.error(), "build step");
   Json layers = base_layers;
   if (!made->layer.digest.empty()) {

@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <map>
 #include <variant>
 
+#include "common/guards.h"
 #include "common/json.h"
 #include "common/sha256.h"
 #include "common/sys.h"
@@ -56,16 +56,10 @@ struct SpoolFile {
 // links; docker save links a layer.tar that two images share).
 class Spool {
  public:
-  ~Spool() {
-    std::error_code ec;
-    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
-  }
-
   Status init(const std::string& parent) {
-    std::string tmpl = parent + "/silo-load-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr)
-      return fail_errno(errno, "load: make a spool directory in " + parent);
-    dir_ = tmpl;
+    auto dir = ScratchDir::make(parent, "silo-load");
+    if (!dir) return wrap(dir.error(), "load: spool directory");
+    dir_ = std::move(*dir);
     return {};
   }
 
@@ -117,7 +111,7 @@ class Spool {
   Status entry(archive* a, archive_entry* e);
   Status spool_file(archive* a, const std::string& name);
 
-  std::string dir_;
+  ScratchDir dir_;
   std::map<std::string, SpoolFile> files_;
   std::map<std::string, std::string> links_;
 };
@@ -180,7 +174,7 @@ Status Spool::entry(archive* a, archive_entry* e) {
 
 Status Spool::spool_file(archive* a, const std::string& name) {
   if (files_.count(name) || links_.count(name)) return bad(name, "appears twice in the archive");
-  SpoolFile f{.path = dir_ + "/" + std::to_string(files_.size())};
+  SpoolFile f{.path = dir_.path() + "/" + std::to_string(files_.size())};
   int fd = ::open(f.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return fail_errno(errno, "load: spool " + name + " to " + f.path);
   UniqueFd guard(fd);

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <filesystem>
 
+#include "common/guards.h"
 #include "common/sys.h"
 #include "image/archive_io.h"
 #include "image/config.h"
@@ -23,26 +23,6 @@ namespace silo::image {
 namespace mt = media_type;
 
 namespace {
-
-// A scratch directory, removed with its contents at scope exit.
-class ScratchDir {
- public:
-  ~ScratchDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  Status make(const std::string& parent, const char* prefix) {
-    std::string tmpl = parent + "/" + prefix + "-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr)
-      return fail_errno(errno, "make a scratch directory in " + parent);
-    path_ = tmpl;
-    return {};
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 Status rewind(int fd, const std::string& what) {
   if (::lseek(fd, 0, SEEK_SET) < 0) return fail_errno(errno, "rewind " + what);
@@ -99,10 +79,10 @@ Result<NewImage> import_rootfs(const ReadFn& src, BlobStore& store, const Import
   if (!spooled) return std::unexpected(spooled.error());
   auto& [fd, plain] = *spooled;
 
-  ScratchDir scratch;
-  SILO_TRY_CTX(scratch.make(options.spool_dir, "silo-import"), "import");
+  auto scratch = ScratchDir::make(options.spool_dir, "silo-import");
+  if (!scratch) return wrap(scratch.error(), "import");
   SILO_TRY(rewind(fd.get(), "the import spool file"));
-  auto applied = apply_layer(fd.get(), scratch.path(), {.same_owner = ::geteuid() == 0});
+  auto applied = apply_layer(fd.get(), scratch->path(), {.same_owner = ::geteuid() == 0});
   if (!applied) return wrap(applied.error(), "import: the rootfs tarball");
   if (applied->diff_id != plain.digest)
     return fail(Code::Internal, "import: the spooled tar changed while it was unpacked");

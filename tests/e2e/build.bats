@@ -189,7 +189,8 @@ DF
   cat >"$ctx/Dockerfile" <<'DF'
 FROM busybox
 COPY --chown=1000:1001 f /owned/f
-RUN stat -c '%u:%g' /owned/f > /owner
+COPY --chown=1234 f /owned/g
+RUN stat -c '%u:%g' /owned/f /owned/g | tr '\n' ' ' > /owner
 CMD ["cat", "/owner"]
 DF
   run silo_cli build -t bt-silo "$ctx"
@@ -198,7 +199,8 @@ DF
   [[ "$output" == *"Sending build context to Docker daemon"* ]]
   [[ "$output" == *"Successfully tagged bt-silo:latest"* ]]
   run silo_cli run --rm --network none bt-silo
-  [ "$output" = "1000:1001" ]
+  # A uid without a group is the group too, as Docker's --chown.
+  [ "$output" = "1000:1001 1234:1234 " ]
   # The intermediate images show with -a only; rmi takes them along.
   local all plain
   all=$(silo_cli images -aq | sort -u | wc -l)
