@@ -9,7 +9,10 @@
 // other name is relayed to the upstream servers (the host's resolv.conf). Packets are
 // parsed and built with libldns; the pure functions below are unit-tested and fuzzed.
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -83,6 +86,57 @@ struct DnsUpstream {
   [[nodiscard]] static Result<DnsUpstream> parse(std::string_view text);
   std::string str() const;
   auto operator<=>(const DnsUpstream&) const = default;
+};
+
+// The engine's answer for `name` (lower-case, no trailing dot) asked of the listener
+// `listener` by `client`: the addresses of that family; an empty vector for a name Silo
+// knows with no address of that family (NOERROR, no records); nullopt for a name Silo
+// does not know (relayed upstream).
+using DnsLookup = std::function<std::optional<std::vector<IpAddress>>(
+    const std::string& listener, const IpAddress& client, const std::string& name, Family family)>;
+// The name of a container address (PTR); nullopt relays the question upstream.
+using DnsReverse =
+    std::function<std::optional<std::string>(const std::string& listener, const IpAddress& addr)>;
+
+// One thread serving every listener: poll() over the sockets and an eventfd that wakes it
+// when listeners change. The callbacks run on that thread without the server's lock held,
+// so they may take the engine's locks while the engine calls listen() or unlisten() under
+// them; they must not destroy the server.
+//
+// Forwarding: the raw query goes over UDP to the first upstream with a fresh random id
+// (from a socket made in the listener's namespace); after `upstream_timeout` without an
+// answer, or on SERVFAIL or REFUSED, to the next; the answer is relayed to the client
+// with its own id. When every upstream has failed, or there are none, the client gets
+// SERVFAIL, as from Docker's resolver. Queries over TCP are answered locally in the same
+// way, and unknown names among them are relayed to the upstream over UDP too (a
+// truncated upstream answer reaches the client with TC set).
+class DnsServer {
+ public:
+  DnsServer(DnsLookup lookup, DnsReverse reverse, std::vector<DnsUpstream> upstreams,
+            std::chrono::milliseconds upstream_timeout = std::chrono::seconds(2));
+  // Stops the thread and closes every socket.
+  ~DnsServer();
+  DnsServer(const DnsServer&) = delete;
+  DnsServer& operator=(const DnsServer&) = delete;
+
+  // Listens on addr:port over UDP and TCP inside the namespace `netns_fd` (the sockets are
+  // made there; the caller never changes namespace), and returns the port (with port 0,
+  // the one the kernel chose for UDP; TCP takes the same number). `key` names the listener
+  // (a network id) for the callbacks; listening again under a key replaces its listener
+  // (the old one is closed first, even when the new one fails). Starts the server thread
+  // on first use. Conflict when the address is in use ("... is in use; another DNS server
+  // listens there"); otherwise the errno's code, naming the address.
+  [[nodiscard]] Result<uint16_t> listen(const std::string& key, int netns_fd, const IpAddress& addr,
+                                        uint16_t port = 53);
+  // Closes the listener's sockets before it returns (the port is free again); queries
+  // still being forwarded for it are dropped. Nothing when `key` is not listening.
+  void unlisten(const std::string& key);
+  // Used for queries forwarded from now on.
+  void set_upstreams(std::vector<DnsUpstream> upstreams);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace silo::network
