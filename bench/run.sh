@@ -5,11 +5,12 @@
 #
 # N (runs per runtime, default 30) goes to runtime-vs-runc.sh, STRESS_N (default 1000)
 # to stress-8mib.sh, LATENCY_N (default 20) to run-latency.sh, PULL_N (default 3) to
-# pull.sh; SILO_RUNTIME / RUNC override the runtimes. run-latency.sh, rss.sh and pull.sh
-# start their own silod (and dockerd, podman, a registry where installed) in a throwaway
-# network namespace. Each bench's own output is shown as it runs. Exit status 1 when a
-# bench errs or fails (a missed latency or pull goal is reported as MISSED but does not
-# fail the run).
+# pull.sh, NET_N (default 10) and NET_IPERF_N / NET_IPERF_T to network.sh; SILO_RUNTIME /
+# RUNC override the runtimes. run-latency.sh, rss.sh, pull.sh and network.sh start their
+# own silod (and dockerd, podman, a registry where installed) in a throwaway network
+# namespace. Each bench's own output is shown as it runs. Exit status 1 when a bench
+# errs or fails (a missed latency, pull or network goal is reported as MISSED but does
+# not fail the run).
 set -uo pipefail
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -102,6 +103,29 @@ else
   verdict=MISSED
 fi
 rows+=("pull|$result|< 1x both|$verdict")
+
+# network: goals silo start with a published port (ready) <= 0.1x docker, and silo's
+# published-port throughput >= 0.95x the container's own address. One run, two rows.
+run_bench network "$here/network.sh" "$build"
+rc=$?
+# net_row NAME SUMMARY_RE GOAL_RE GOAL_TEXT: a row from network.sh's summary and goal lines.
+net_row() {
+  local result goal verdict
+  result=$(grep -E "$2" "$logs/network" | tail -n 1 | sed -E "s/$2//; s/ \(goal.*//")
+  goal=$(grep -E "$3" "$logs/network" | tail -n 1)
+  if [ $rc -ne 0 ] || [ -z "$goal" ]; then
+    verdict=ERROR; rc_all=1; [ -n "$result" ] || result=$(tail -n 1 "$logs/network")
+  elif [[ "$goal" == *": met"* ]]; then
+    verdict=ok
+  elif [[ "$goal" == *": n/a"* ]]; then
+    verdict=n/a
+  else
+    verdict=MISSED
+  fi
+  rows+=("$1|$result|$4|$verdict")
+}
+net_row net-start '^net start ready: ' '^goal: start' '<= 0.1x docker'
+net_row net-throughput '^net throughput: ' '^goal: published/direct' '>=0.95x direct'
 
 echo
 printf '%-16s  %-72s  %-14s  %s\n' bench result goal verdict
