@@ -33,6 +33,10 @@ struct Context {
 [[nodiscard]] Status add_container_list_routes(api::Router& router, const Context& ctx);
 // GET /volumes, POST /volumes/create, GET and DELETE /volumes/{name} (routes_volumes.cc).
 [[nodiscard]] Status add_volume_routes(api::Router& router, const Context& ctx);
+// GET /networks, POST /networks/create and /prune, GET and DELETE /networks/{id},
+// POST /networks/{id}/connect and /disconnect; GET, POST, DELETE /silo/nat
+// (routes_networks.cc).
+[[nodiscard]] Status add_network_routes(api::Router& router, const Context& ctx);
 // Container lifecycle: create, start, stop, restart, kill, pause, unpause, rename, wait,
 // DELETE, GET /containers/{name}/json, POST /containers/prune; GET /images/json and
 // /images/{name}/json for the seed image (routes_lifecycle.cc).

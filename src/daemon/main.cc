@@ -122,6 +122,7 @@ Result<api::Router> make_router(const Context& ctx) {
   SILO_TRY(add_system_info_routes(r, ctx));
   SILO_TRY(add_container_list_routes(r, ctx));
   SILO_TRY(add_volume_routes(r, ctx));
+  SILO_TRY(add_network_routes(r, ctx));
   SILO_TRY(add_lifecycle_routes(r, ctx));
   SILO_TRY(add_image_routes(r, ctx));
   SILO_TRY(add_image_archive_routes(r, ctx));

@@ -107,10 +107,10 @@ bool label_matches(const engine::Labels& labels, const std::string& want) {
 
 constexpr std::string_view kStates[] = {"created", "restarting", "running", "removing",
                                         "paused",  "exited",     "dead"};
-constexpr std::string_view kSupported[] = {"id",     "name",   "status", "label",
-                                           "exited", "before", "since"};
-constexpr std::string_view kDockerOnly[] = {"ancestor", "health",  "isolation", "is-task",
-                                            "network",  "publish", "volume",    "expose"};
+constexpr std::string_view kSupported[] = {"id",     "name",  "status",  "label",  "exited",
+                                           "before", "since", "network", "publish", "expose"};
+constexpr std::string_view kDockerOnly[] = {"ancestor", "health", "isolation", "is-task",
+                                            "volume"};
 
 template <size_t N>
 bool one_of(const std::string_view (&set)[N], std::string_view v) {
@@ -154,6 +154,29 @@ bool any_value(const api::Filters& f, const std::string& key, Pred pred) {
   return false;
 }
 
+// dockerd's network filter: a network name or id (prefix) the container is on.
+bool on_network(const ContainerRecord& c, const std::string& v) {
+  auto nets = c.network_settings.value("Networks", Json::object());
+  for (const auto& [name, es] : nets.items())
+    if (name == v || (!v.empty() && es.is_object() && es.value("NetworkID", "").starts_with(v)))
+      return true;
+  return false;
+}
+
+// publish=8080[/tcp] (a host port) and expose=80[/tcp] (a container port).
+bool has_port(const ContainerRecord& c, std::string v, bool published) {
+  if (v.find('/') == std::string::npos) v += "/tcp";
+  std::string port = v.substr(0, v.find('/')), proto = v.substr(v.find('/') + 1);
+  if (!published) return c.config.value("ExposedPorts", Json::object()).contains(v);
+  auto ports = c.network_settings.value("Ports", Json::object());
+  for (const auto& [key, list] : ports.items()) {
+    if (!key.ends_with("/" + proto) || !list.is_array()) continue;
+    for (const auto& b : list)
+      if (b.is_object() && b.value("HostPort", "") == port) return true;
+  }
+  return false;
+}
+
 bool matches(const ContainerRecord& c, const api::Filters& f) {
   const auto& st = c.state.status;
   return any_value(f, "id", [&](const std::string& v) { return regex_matches(v, c.id); }) &&
@@ -163,7 +186,10 @@ bool matches(const ContainerRecord& c, const api::Filters& f) {
          any_value(f, "label", [&](const std::string& v) { return label_matches(c.labels, v); }) &&
          any_value(f, "exited", [&](const std::string& v) {
            return st == "exited" && std::to_string(c.state.exit_code) == v;
-         });
+         }) &&
+         any_value(f, "network", [&](const std::string& v) { return on_network(c, v); }) &&
+         any_value(f, "publish", [&](const std::string& v) { return has_port(c, v, true); }) &&
+         any_value(f, "expose", [&](const std::string& v) { return has_port(c, v, false); });
 }
 
 // Running in dockerd's sense, which includes paused and restarting containers.

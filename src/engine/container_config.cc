@@ -362,6 +362,12 @@ void merge_image(Json& c, const ImageConfig& image) {
       c["Entrypoint"] = image.entrypoint;
   }
   if (c["WorkingDir"].get<std::string>().empty()) c["WorkingDir"] = image.working_dir;
+  if (!image.exposed_ports.empty()) {
+    Json ports = c["ExposedPorts"].is_object() ? c["ExposedPorts"] : Json::object();
+    for (const auto& p : image.exposed_ports)
+      if (!ports.contains(p)) ports[p] = Json::object();
+    c["ExposedPorts"] = ports;
+  }
   if (!c.contains("StopSignal") && !image.stop_signal.empty()) c["StopSignal"] = image.stop_signal;
   if (c["Env"].is_array() && c["Env"].empty()) c["Env"] = kNull;
 }

@@ -8,6 +8,7 @@
 // silod exactly as from dockerd.
 
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@ struct ImageConfig {
   std::string user;
   std::map<std::string, std::string> labels;
   std::string stop_signal;  // empty: SIGTERM
+  std::set<std::string> exposed_ports;  // "80/tcp": -P publishes them
 };
 
 // A create request after validation and normalisation: `config` and `host_config` are

@@ -256,8 +256,9 @@ Status validate_network_mode(const Json& hc, std::vector<std::string>& warnings)
       warnings.push_back("Published ports are discarded when using host network mode");
     return {};
   }
-  if (mode.starts_with("container:")) return {};
-  return fail(Code::NotFound, "network " + mode + " not found");
+  // container:<name> and user-defined networks are checked where they are looked up (the
+  // network service, at create).
+  return {};
 }
 
 // nat.ParsePortRangeToInt: "", "80", "8000-8010", each part a uint16.

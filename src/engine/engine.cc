@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/log.h"
 #include "common/sha256.h"
 #include "common/sys.h"
 #include "engine/engine_impl.h"
@@ -146,6 +147,7 @@ Engine::Engine(EngineOptions opts) : opts_(std::move(opts)), impl_(std::make_uni
 Engine::~Engine() {
   // The monitor thread calls into impl_; stop it before anything else goes.
   if (impl_) impl_->monitor.reset();
+  if (impl_) impl_->net.reset();
 }
 
 Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& opts) {
@@ -166,11 +168,23 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& opts) {
   im.images = std::make_unique<ImageService>(im.store, cfg.root + "/image");
   SILO_TRY(im.images->init());
   SILO_TRY(seed_busybox(*im.images, cfg.root + "/image", opts.busybox_path));
+  {
+    auto all = im.store->list_containers();
+    if (!all) return std::unexpected(all.error());
+    std::vector<ContainerRecord> running;
+    for (auto& c : *all)
+      if (is_running_status(c.state.status)) running.push_back(std::move(c));
+    auto net = NetworkService::open(cfg, *im.store, running);
+    if (!net) return wrap(net.error(), "network service");
+    im.net = std::move(*net);
+  }
   im.monitor = std::make_unique<Monitor>([&im](const std::string& id) { im.on_shim_exit(id); },
                                          [&im](const std::string& id) { im.on_restart_due(id); });
   SILO_TRY_CTX(im.monitor->start(), "start the exit monitor");
   SILO_TRY_CTX(im.restore(), "restore containers");
   SILO_TRY_CTX(im.reconcile(), "reconcile");
+  if (auto ok = im.net->reconcile(); !ok)
+    spdlog::error("reconcile networks: {}", ok.error().message);
   return e;
 }
 

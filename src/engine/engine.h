@@ -14,9 +14,9 @@
 // `busybox` (busybox:latest), made at open() from the host's static busybox; any other
 // reference is NotFound "No such image: <ref>" as dockerd answers.
 //
-// Networking: until the network service lands (issue #5) every container gets a network
-// namespace of its own with only `lo` (network mode "none" or "default"/"bridge"), or
-// shares the daemon's with "host".
+// Networking: the network service (network_service.h) gives a container on a network a
+// namespace of its own with an endpoint per network; "none" gets a namespace with only
+// `lo`, "host" shares the daemon's, "container:<x>" joins x's.
 //
 // Thread-safe: every method may be called from any API handler thread; operations on one
 // container are serialised, different containers proceed in parallel.
@@ -156,6 +156,25 @@ class Engine {
   // Errors: Conflict "You cannot remove a running container <id>. Stop the container
   // before attempting removal or force remove" without `force`.
   [[nodiscard]] Status remove(std::string_view ref, bool force, bool remove_volumes);
+  // --- networks (networks.cc; the network service is network_service.h) ---
+  // POST /networks/create: Docker's NetworkCreateRequest; returns {"Id","Warning"}.
+  [[nodiscard]] Result<Json> network_create(const Json& body);
+  // Docker's NetworkResource, with Containers.
+  [[nodiscard]] Result<Json> network_inspect(std::string_view ref);
+  [[nodiscard]] Result<Json> network_list(const FilterMap& filters);
+  // Errors: Permission for the pre-defined networks and networks with endpoints.
+  [[nodiscard]] Status network_remove(std::string_view ref);
+  // {"NetworksDeleted": [names]}
+  [[nodiscard]] Result<Json> network_prune(const FilterMap& filters);
+  // Docker's NetworkConnect / NetworkDisconnect bodies.
+  [[nodiscard]] Status network_connect(std::string_view net, const Json& body);
+  [[nodiscard]] Status network_disconnect(std::string_view net, const Json& body);
+  // Static NAT mappings (silo network nat); see NetworkService.
+  [[nodiscard]] Result<Json> nat_list(std::string_view network);
+  [[nodiscard]] Status nat_add(const Json& body);
+  [[nodiscard]] Result<Json> nat_remove(std::string_view network, std::optional<uint16_t> port,
+                                        std::string_view proto);
+
   // Removes stopped containers matching `filters` (label, until). Returns Docker's
   // {"ContainersDeleted":[...],"SpaceReclaimed":N}.
   [[nodiscard]] Result<Json> prune(const FilterMap& filters);

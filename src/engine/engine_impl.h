@@ -15,6 +15,7 @@
 #include "common/fd.h"
 #include "engine/engine.h"
 #include "engine/images.h"
+#include "engine/network_service.h"
 #include "engine/restart.h"
 #include "runtime/state.h"
 
@@ -58,6 +59,7 @@ struct Engine::Impl {
   runtime::StateDir state_dir{""};
   std::string cgroup_parent;  // "/silo-<12 hex of sha256(root)>"
   std::unique_ptr<ImageService> images;
+  std::unique_ptr<NetworkService> net;
 
   std::mutex mu;               // guards the maps below
   std::condition_variable cv;  // an exit was recorded or a container removed
@@ -94,6 +96,9 @@ struct Engine::Impl {
   [[nodiscard]] Status ensure_rootfs(const ContainerRecord& rec);
   // lifecycle_start.cc
   [[nodiscard]] Status start_locked(ContainerRecord& rec);
+  // The container's namespace and endpoints, hosts and resolv.conf, and the spec's
+  // network namespace; undone (and the error returned) when any step fails.
+  [[nodiscard]] Status setup_network(ContainerRecord& rec);
   // monitor.cc
   void on_shim_exit(const std::string& id);
   void on_restart_due(const std::string& id);

@@ -28,7 +28,8 @@ ImageConfig run_defaults(const image::RunConfig& c) {
                      .working_dir = c.working_dir,
                      .user = c.user,
                      .labels = c.labels,
-                     .stop_signal = c.stop_signal};
+                     .stop_signal = c.stop_signal,
+                     .exposed_ports = c.exposed_ports};
 }
 
 // Docker's Config object: the config blob's "config" with every field present.

@@ -24,19 +24,6 @@ Labels labels_of(const Json& config) {
   return out;
 }
 
-// NetworkSettings for a container with no network service yet: the one mode it is in.
-Json network_settings(const Json& host_config) {
-  std::string mode = json_str(host_config, "NetworkMode");
-  if (mode.empty() || mode == "default" || mode == "bridge") mode = "none";
-  Json ep = {{"IPAMConfig", nullptr},   {"Links", nullptr},         {"Aliases", nullptr},
-             {"NetworkID", ""},         {"EndpointID", ""},         {"Gateway", ""},
-             {"IPAddress", ""},         {"IPPrefixLen", 0},         {"IPv6Gateway", ""},
-             {"GlobalIPv6Address", ""}, {"GlobalIPv6PrefixLen", 0}, {"MacAddress", ""},
-             {"DriverOpts", nullptr}};
-  // The rest of Docker's NetworkSettings is filled in with its zero values by inspect_json.
-  return {{"Networks", {{mode, ep}}}};
-}
-
 // A volume the container uses: named ("data") or anonymous (name generated, keyed by its
 // destination in SpecPaths.volumes).
 struct VolumeUse {
@@ -102,7 +89,8 @@ Result<CreateResult> Engine::create(std::string_view name, const Json& body) {
   rec.config = req->config;
   rec.host_config = req->host_config;
   rec.labels = labels_of(rec.config);
-  rec.network_settings = network_settings(rec.host_config);
+  rec.network_settings = req->networking_config;
+  if (auto ok = im.net->prepare(rec); !ok) return std::unexpected(ok.error());
   rec.shim = {{"cgroups_path", im.cgroups_path(rec.id)}, {"lowers", img->lowers}};
   auto stored = im.store->create_container(rec);
   if (!stored) return std::unexpected(stored.error());

@@ -179,6 +179,7 @@ Status Engine::rename(std::string_view ref, std::string_view new_name) {
   if (!rec) return std::unexpected(rec.error());
   SILO_TRY(impl_->store->rename_container(rec->id, new_name));
   auto now = get(rec->id);
+  if (now) impl_->net->renamed(rec->id, now->name);
   if (now) impl_->event("rename", *now, {{"oldName", "/" + rec->name}});
   return {};
 }

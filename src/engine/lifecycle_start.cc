@@ -116,7 +116,16 @@ Status Engine::Impl::start_locked(ContainerRecord& rec) {
   SILO_TRY(ensure_rootfs(rec));
   (void)::unlink(p.exit_file.c_str());
   SILO_TRY(sys::mkdir_p(p.shim_dir, 0700));
-  SILO_TRY(store->record_kernel_object({.kind = "cgroup", .key = cgroups_path(id), .owner = id}));
+  SILO_TRY(setup_network(rec));
+  auto undo_network = [&] {
+    net->detach(rec);
+    (void)store->update_container(rec);
+  };
+  if (auto ok = store->record_kernel_object({.kind = "cgroup", .key = cgroups_path(id), .owner = id});
+      !ok) {
+    undo_network();
+    return std::unexpected(ok.error());
+  }
   SILO_TRY(store->record_kernel_object({.kind = "shim", .key = id, .owner = id}));
   auto [size, files] = log_limits(rec.host_config, opts.config);
   std::vector<std::string> args = {"--id",
@@ -142,6 +151,7 @@ Status Engine::Impl::start_locked(ContainerRecord& rec) {
   if (attach_held(id)) args.insert(args.end(), {"--wait-client-ms", "3000"});
   auto started = spawn_shim(opts.shim_path, args);
   if (!started) {
+    undo_network();
     (void)store->forget_kernel_object("shim", id);
     (void)store->forget_kernel_object("cgroup", cgroups_path(id));
     Error e = start_error(started.error());
@@ -151,6 +161,9 @@ Status Engine::Impl::start_locked(ContainerRecord& rec) {
     (void)store->set_state(id, rec.state);
     return std::unexpected(e);
   }
+  // The container's processes hold its namespace now; the kernel frees it (and its
+  // veths) when the last one exits.
+  net->release_netns(id);
   rec.state.status = "running";
   rec.state.pid = started->pid;
   rec.state.exit_code = 0;
@@ -165,6 +178,57 @@ Status Engine::Impl::start_locked(ContainerRecord& rec) {
   monitor->watch(id, started->shim_pid);
   event("start", rec);
   return {};
+}
+
+Status Engine::Impl::setup_network(ContainerRecord& rec) {
+  auto p = self->paths(rec.id);
+  std::string mode = json_str(rec.host_config, "NetworkMode");
+  std::string netns;
+  if (mode.starts_with("container:")) {
+    auto other = store->get_container(mode.substr(10));
+    if (!other) return wrap(other.error(), "network mode " + mode);
+    if (other->state.status != "running" || other->state.pid <= 0)
+      return fail(Code::Conflict, "cannot join network of a non running container: " +
+                                      other->name + "; start it first");
+    netns = "/proc/" + std::to_string(other->state.pid) + "/ns/net";
+  } else if (net->needs_netns(rec.host_config)) {
+    netns = net->netns_path(rec.id);
+    SILO_TRY_CTX(net->attach(rec, netns), "start " + rec.name);
+  }
+  auto undo = [&](const Error& e) -> Status {
+    if (!mode.starts_with("container:")) net->detach(rec);
+    return std::unexpected(e);
+  };
+  if (mode != "host") {
+    if (auto ok = sys::write_file_atomic(p.dir + "/hosts", net->hosts_file(rec)); !ok)
+      return undo(ok.error());
+    if (auto ok = sys::write_file_atomic(p.dir + "/resolv.conf", net->resolv_conf(rec)); !ok)
+      return undo(ok.error());
+  }
+  // The spec names the namespace to join (written at create without it: the path is only
+  // known now for container:<x>, and a container made without a network has none).
+  auto text = sys::read_file(p.bundle + "/config.json");
+  if (!text) return undo(text.error());
+  auto spec = parse_json(*text, "config.json");
+  if (!spec) return undo(spec.error());
+  bool changed = false;
+  auto& nss = (*spec)["linux"]["namespaces"];
+  if (nss.is_array())
+    for (auto& n : nss)
+      if (n.value("type", "") == "network") {
+        std::string old = n.value("path", "");
+        if (old != netns) {
+          if (netns.empty())
+            n.erase("path");
+          else
+            n["path"] = netns;
+          changed = true;
+        }
+      }
+  if (changed)
+    if (auto ok = sys::write_file_atomic(p.bundle + "/config.json", spec->dump(2), 0600); !ok)
+      return undo(ok.error());
+  return store->update_container(rec);
 }
 
 Status Engine::start(std::string_view ref) {

@@ -159,6 +159,7 @@ void Engine::Impl::record_exit(ContainerRecord& rec) {
   rec.state.finished_at = finished;
   rec.shim.erase("pid");
   rec.shim.erase("init_pid");
+  net->detach(rec);
   if (auto ok = store->update_container(rec); !ok)
     spdlog::error("record exit of {}: {}", rec.id, ok.error().message);
   // The shim removed the runtime container (and so its cgroup) before it exited; a shim

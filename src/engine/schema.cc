@@ -103,6 +103,22 @@ CREATE TABLE build_cache (
 CREATE INDEX build_cache_by_image ON build_cache(image_id);
 )sql";
 
+// Version 5: the host network service. A network's driver state (IPAM subnets and their
+// allocations, options, bridge or parent) is one JSON document; static NAT mappings
+// (`silo network nat add`) are rows of their own and go with their network.
+constexpr std::string_view kV5 = R"sql(
+CREATE TABLE networks (
+  id   TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  data TEXT NOT NULL
+);
+CREATE TABLE static_nat (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  network_id TEXT NOT NULL REFERENCES networks(id) ON DELETE CASCADE,
+  data       TEXT NOT NULL
+);
+)sql";
+
 Status apply(SqliteDb& db, const Migration& m) {
   auto tx = SqliteTx::begin(db);
   if (!tx) return std::unexpected(tx.error());
@@ -120,6 +136,7 @@ const std::vector<Migration>& migrations() {
       {2, "events ring", kV2},
       {3, "image index", kV3},
       {4, "image parents and the build cache", kV4},
+      {5, "networks and static NAT mappings", kV5},
   };
   return kAll;
 }

@@ -71,6 +71,21 @@ struct ImageRecord {
   std::string parent;             // the image a build step ran on; "" for others
 };
 
+// A network: its id, unique name, and everything else as the network service's JSON
+// (driver, options, IPAM state). The store does not look inside `data`.
+struct NetworkRecord {
+  std::string id;  // 64 hex
+  std::string name;
+  Json data = Json::object();
+};
+
+// A static NAT mapping (`silo network nat add`) on network `network_id`.
+struct StaticNatRecord {
+  int64_t id = 0;
+  std::string network_id;
+  Json data = Json::object();
+};
+
 // A kernel object some step is about to create (mount, cgroup, shim, netns, veth...),
 // recorded before it exists so reconcile-on-boot can find and remove leftovers.
 struct KernelObject {
@@ -168,6 +183,21 @@ class Store {
   [[nodiscard]] Result<std::optional<std::string>> build_cache(std::string_view key);
   // Records that the step with cache key `key` made image `id` (replacing an older one).
   [[nodiscard]] Status set_build_cache(std::string_view key, std::string_view id);
+
+  // --- networks (store_networks.cc) ---
+
+  // Inserts network `rec`, or replaces the data of the one with its id. Errors: Conflict
+  // "network with name <name> already exists" when another network has the name.
+  [[nodiscard]] Status put_network(const NetworkRecord& rec);
+  // All networks, by name.
+  [[nodiscard]] Result<std::vector<NetworkRecord>> list_networks();
+  // Deletes the network and its static NAT mappings. Errors: NotFound.
+  [[nodiscard]] Status remove_network(std::string_view id);
+  // Adds a static mapping; returns its id.
+  [[nodiscard]] Result<int64_t> add_static_nat(const StaticNatRecord& rec);
+  [[nodiscard]] Result<std::vector<StaticNatRecord>> list_static_nat();
+  // Deletes one; NotFound when there is no such mapping.
+  [[nodiscard]] Status remove_static_nat(int64_t id);
 
   // --- kernel objects and events (store_journal.cc) ---
 

@@ -76,7 +76,7 @@ Result<NatPlan> plan_connect(const NatNetwork& net, const NatEndpoint& ep,
     l.push_back(SetLink{ep.netns, ep.ifname, std::nullopt, net.mtu, ep.mac});
   for (const auto& a : ep.addresses) l.push_back(AddAddress{ep.netns, ep.ifname, a});
   l.push_back(SetLink{ep.netns, ep.ifname, true, std::nullopt, ""});
-  if (!net.internal)
+  if (!net.internal && ep.default_route)
     for (const auto& g : net.gateways) {
       bool has = std::any_of(ep.addresses.begin(), ep.addresses.end(),
                              [&](auto& a) { return a.family() == g.family(); });

@@ -35,6 +35,9 @@ struct NatEndpoint {
   std::vector<Prefix> addresses;  // from IPAM, with the subnet's length: 172.16.0.2/16
   std::string mac;                // "" = the kernel picks one
   std::vector<PortMapping> ports;
+  // The container's default route goes through this endpoint's gateway; only one of a
+  // container's endpoints has it (its first), as Docker's gateway endpoint.
+  bool default_route = true;
 };
 
 // The bridge for a network: `wanted` when given (com.docker.network.bridge.name),

@@ -140,8 +140,12 @@ NftPlan plan_add_network(const NftNetwork& net) {
   // with route_localnet and MASQUERADE for 127.0.0.0/8).
   add("postrouting", "oifname " + br + " ip saddr 127.0.0.0/8 masquerade");
   // Hairpin: a container reaching a published port of its own network; without the
-  // masquerade the answer would go straight back over the bridge and be dropped.
-  add("postrouting", "iifname " + br + " oifname " + br + " ct status dnat masquerade");
+  // masquerade the answer would go straight back over the bridge and be dropped. Matched
+  // by source, not by input interface: with br_netfilter loaded the DNATed packet is
+  // bridged back out of its port, and the postrouting hook then sees no input interface.
+  for (const auto& s : net.subnets)
+    add("postrouting", "oifname " + br + " " + l3(s.family()) + " saddr " + s.network().str() +
+                           " ct status dnat masquerade");
   add("forward", "iifname " + br + " oifname @bridges oifname != " + br + " drop");
   add("forward", "oifname " + br + " ct state established,related accept");
   add("forward", "iifname " + br + " accept");
