@@ -457,6 +457,24 @@ Result<Json> NetworkService::create(const Json& body) {
     }
 
   if (driver == "transparent" || driver == "l2bridge") {
+    // As the Windows hosts, with no interface named the network sits on the host's
+    // uplink: the interface of its default route.
+    if (!net.options.contains("parent") &&
+        !net.options.contains(std::string(network::kWindowsInterfaceOption))) {
+      auto ns = network::open_netns(im.host_ns);
+      if (!ns) return std::unexpected(ns.error());
+      auto routes = im.nl->list_routes(ns->get());
+      auto links = im.nl->list_links(ns->get());
+      if (routes && links)
+        for (const auto& r : *routes)
+          if (r.dst.len == 0)
+            for (const auto& l : *links)
+              if (l.index == r.oif) net.options["parent"] = l.name;
+      if (!net.options.contains("parent"))
+        return fail(Code::Invalid, "network " + name +
+                                       ": the host has no default route to take the parent "
+                                       "interface from; name it with -o parent=IF");
+    }
     auto parent = network::parent_interface(net.options);
     if (!parent) return wrap(parent.error(), "network " + name);
     net.parent = *parent;

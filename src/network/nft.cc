@@ -143,9 +143,10 @@ NftPlan plan_add_network(const NftNetwork& net) {
   // masquerade the answer would go straight back over the bridge and be dropped. Matched
   // by source, not by input interface: with br_netfilter loaded the DNATed packet is
   // bridged back out of its port, and the postrouting hook then sees no input interface.
-  for (const auto& s : net.subnets)
-    add("postrouting", "oifname " + br + " " + l3(s.family()) + " saddr " + s.network().str() +
-                           " ct status dnat masquerade");
+  if (net.masquerade)
+    for (const auto& s : net.subnets)
+      add("postrouting", "oifname " + br + " " + l3(s.family()) + " saddr " + s.network().str() +
+                             " ct status dnat masquerade");
   add("forward", "iifname " + br + " oifname @bridges oifname != " + br + " drop");
   add("forward", "oifname " + br + " ct state established,related accept");
   add("forward", "iifname " + br + " accept");

@@ -292,8 +292,7 @@ std::vector<BadCase> cases() {
       {"log_driver_unknown", R"({"HostConfig":{"LogConfig":{"Type":"bogus"}}})", Code::Invalid,
        "error looking up logging plugin bogus: plugin \"bogus\" not found"},
       // Network mode, ports and the rest of HostConfig.
-      {"network_unknown", R"({"HostConfig":{"NetworkMode":"foo"}})", Code::NotFound,
-       "network foo not found"},
+      // An unknown network is the network service's to refuse (e2e: bad_input.bats).
       {"port_key", R"({"HostConfig":{"PortBindings":{"abc":[{"HostPort":"80"}]}}})", Code::Invalid,
        "invalid port specification: \"abc\""},
       {"port_host", R"({"HostConfig":{"PortBindings":{"80/tcp":[{"HostPort":"70000"}]}}})",
