@@ -75,6 +75,10 @@ int cmd_cp(Client& c, const Args& a);
 // on first use; an error names the package to install).
 [[nodiscard]] Result<std::string> tar_directory(const std::string& dir);
 
+// Networks, static NAT mappings and published ports (cmd_network.cc).
+int cmd_network(Client& c, const Args& a);
+int cmd_port(Client& c, const Args& a);
+
 // docker build (cmd_build.cc).
 int cmd_build(Client& c, const Args& a);
 

@@ -20,6 +20,7 @@ const std::map<std::string, Fn>& commands() {
       {"logs", cmd_logs},       {"inspect", cmd_inspect}, {"stats", cmd_stats},
       {"events", cmd_events},   {"version", cmd_version}, {"info", cmd_info},
       {"system", cmd_system},   {"volume", cmd_volume},   {"cp", cmd_cp},           {"build", cmd_build},
+      {"network", cmd_network}, {"port", cmd_port},
       {"images", cmd_images},   {"image", cmd_image},     {"rmi", cmd_rmi},
       {"tag", cmd_tag},         {"history", cmd_history}, {"import", cmd_import},
       {"load", cmd_load},       {"save", cmd_save},       {"commit", cmd_commit},

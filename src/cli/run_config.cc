@@ -161,6 +161,13 @@ const std::vector<FlagSpec>& run_flag_specs() {
                                               {"shm-size", true},
                                               {"security-opt", true},
                                               {"ip", true},
+                                              {"ip6", true},
+                                              {"network-alias,net-alias", true},
+                                              {"mac-address", true},
+                                              {"dns-search", true},
+                                              {"dns-option,dns-opt", true},
+                                              {"link", true},
+                                              {"domainname", true},
                                               {"q,quiet"}};
   return specs;
 }
@@ -276,6 +283,8 @@ Result<CreatePlan> build_create(const Parsed& p) {
   if (p.args.size() > 1) cfg["Cmd"] = std::vector<std::string>(p.args.begin() + 1, p.args.end());
   if (p.has("entrypoint")) cfg["Entrypoint"] = std::vector<std::string>{p.get("entrypoint")};
   if (p.has("hostname")) cfg["Hostname"] = p.get("hostname");
+  if (p.has("domainname")) cfg["Domainname"] = p.get("domainname");
+  if (p.has("mac-address")) cfg["MacAddress"] = p.get("mac-address");
   if (p.has("user")) cfg["User"] = p.get("user");
   if (p.has("workdir")) cfg["WorkingDir"] = p.get("workdir");
   if (p.has("stop-signal")) cfg["StopSignal"] = p.get("stop-signal");
@@ -393,6 +402,9 @@ Result<CreatePlan> build_create(const Parsed& p) {
   if (p.has("cap-add")) host["CapAdd"] = p.all("cap-add");
   if (p.has("cap-drop")) host["CapDrop"] = p.all("cap-drop");
   if (p.has("dns")) host["Dns"] = p.all("dns");
+  if (p.has("dns-search")) host["DnsSearch"] = p.all("dns-search");
+  if (p.has("dns-option")) host["DnsOptions"] = p.all("dns-option");
+  if (p.has("link")) host["Links"] = p.all("link");
   if (p.has("add-host")) host["ExtraHosts"] = p.all("add-host");
   if (p.has("security-opt")) host["SecurityOpt"] = p.all("security-opt");
   host["Privileged"] = p.on("privileged");
@@ -423,9 +435,19 @@ Result<CreatePlan> build_create(const Parsed& p) {
   body["HostConfig"] = host;
   Json endpoints = Json::object();
   std::string net = p.get("network");
-  if (!net.empty() && net != "none" && net != "host" && net != "default") {
-    endpoints[net] = Json::object();
-    if (p.has("ip")) endpoints[net]["IPAMConfig"] = {{"IPv4Address", p.get("ip")}};
+  // As the docker CLI: the endpoint settings go under the --network value; --ip and
+  // --network-alias on the default network are the daemon's to refuse.
+  if (net.empty() || net == "default") net = "default";
+  if (net != "none" && net != "host" && !net.starts_with("container:")) {
+    Json ep = Json::object();
+    if (p.has("ip") || p.has("ip6")) {
+      ep["IPAMConfig"] = Json::object();
+      if (p.has("ip")) ep["IPAMConfig"]["IPv4Address"] = p.get("ip");
+      if (p.has("ip6")) ep["IPAMConfig"]["IPv6Address"] = p.get("ip6");
+    }
+    if (p.has("network-alias")) ep["Aliases"] = p.all("network-alias");
+    if (p.has("link") && net != "default" && net != "bridge") ep["Links"] = p.all("link");
+    if (!ep.empty() || net != "default") endpoints[net] = ep;
   }
   body["NetworkingConfig"] = {{"EndpointsConfig", endpoints}};
   plan.body = body;
