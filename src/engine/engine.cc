@@ -177,6 +177,11 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineOptions& opts) {
     auto net = NetworkService::open(cfg, *im.store, running);
     if (!net) return wrap(net.error(), "network service");
     im.net = std::move(*net);
+    im.net->start_dhcp_renewal([&im](const std::string& id) -> pid_t {
+      auto rec = im.store->get_container(id);
+      if (!rec || rec->state.status != "running") return 0;
+      return static_cast<pid_t>(rec->state.pid);
+    });
   }
   im.monitor = std::make_unique<Monitor>([&im](const std::string& id) { im.on_shim_exit(id); },
                                          [&im](const std::string& id) { im.on_restart_due(id); });

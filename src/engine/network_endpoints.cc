@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <sstream>
 #include <thread>
 
@@ -17,6 +19,7 @@
 #include "engine/engine_impl.h"
 #include "engine/network_service_impl.h"
 #include "network/dhcp.h"
+#include "network/dns.h"
 #include "network/l2bridge.h"
 #include "network/nat.h"
 #include "network/netns.h"
@@ -99,7 +102,13 @@ Json Endpoint::to_json() const {
             {"ifname", ifname},   {"addresses", addrs},
             {"mac", mac},         {"aliases", aliases},
             {"ports", ps},        {"links", links}};
-  if (lease_server) j["lease_server"] = lease_server->str();
+  if (lease) {
+    Json l = {{"address", lease->address.str()}, {"server", lease->server.str()},
+              {"lease_s", lease->lease_s},       {"t1_s", lease->t1_s},
+              {"t2_s", lease->t2_s},             {"obtained", lease_obtained}};
+    if (lease->router) l["router"] = lease->router->str();
+    j["lease"] = l;
+  }
   return j;
 }
 
@@ -129,8 +138,19 @@ Result<Endpoint> Endpoint::from_json(const Json& j) {
       if (auto a = IpAddress::parse(host)) m->host_ip = *a;
     ep.ports.push_back(*m);
   }
-  if (auto s = j.value("lease_server", ""); !s.empty())
-    if (auto a = IpAddress::parse(s)) ep.lease_server = *a;
+  if (auto l = j.find("lease"); l != j.end() && l->is_object()) {
+    auto addr = Prefix::parse(l->value("address", ""));
+    auto server = IpAddress::parse(l->value("server", ""));
+    if (addr && server) {
+      network::DhcpLease lease{.address = *addr, .server = *server};
+      if (auto r = IpAddress::parse(l->value("router", ""))) lease.router = *r;
+      lease.lease_s = l->value("lease_s", 0u);
+      lease.t1_s = l->value("t1_s", 0u);
+      lease.t2_s = l->value("t2_s", 0u);
+      ep.lease = lease;
+      ep.lease_obtained = l->value("obtained", int64_t{0});
+    }
+  }
   if (ep.id.empty()) return fail(Code::Internal, "endpoint without an id");
   return ep;
 }
@@ -326,7 +346,8 @@ Result<Endpoint> NetworkService::Impl::connect_one(ContainerRecord& rec, Network
       } else {
         made = network::apply_links(network::plan_lease(te, lease->address, lease->router), *nl);
         ep.addresses = {lease->address};
-        ep.lease_server = lease->server;
+        ep.lease = *lease;
+        ep.lease_obtained = ::time(nullptr);
         es["Gateway"] = lease->router ? lease->router->str() : "";
       }
       if (!made) (void)d.disconnect(n, te);
@@ -595,6 +616,64 @@ Status NetworkService::disconnect(ContainerRecord& rec, std::string_view net_ref
   }
   nets.erase(name);
   return {};
+}
+
+NetworkService::Impl::~Impl() {
+  {
+    std::lock_guard g(mu);
+    stopping = true;
+  }
+  renew_cv.notify_all();
+  if (renewer.joinable()) renewer.join();
+}
+
+void NetworkService::start_dhcp_renewal(std::function<pid_t(const std::string&)> pid_of) {
+  Impl& im = *impl_;
+  im.pid_of = std::move(pid_of);
+  im.renewer = std::thread([&im] { im.renew_loop(); });
+}
+
+// Renews each DHCP lease at T1 (RFC 2131 4.4.5) from inside the container's namespace,
+// with the endpoint's MAC; a lease that cannot be renewed is tried again every 10 s
+// until it expires. The exchange runs without the service's lock.
+void NetworkService::Impl::renew_loop() {
+  std::unique_lock g(mu);
+  while (!stopping) {
+    renew_cv.wait_for(g, std::chrono::seconds(1));
+    if (stopping) break;
+    int64_t now = ::time(nullptr);
+    std::vector<Endpoint> due;
+    for (auto& [id, ep] : endpoints) {
+      if (!ep.lease) continue;
+      int64_t at = ep.next_renew ? ep.next_renew : ep.lease_obtained + ep.lease->t1_s;
+      if (now >= at) due.push_back(ep);
+    }
+    for (const auto& ep : due) {
+      g.unlock();
+      pid_t pid = pid_of ? pid_of(ep.container_id) : 0;
+      Result<network::DhcpLease> renewed = fail(Code::Unavailable, "container not running");
+      if (pid > 0) {
+        auto fd = network::open_netns("/proc/" + std::to_string(pid) + "/ns/net");
+        renewed = fd ? network::dhcp_renew(fd->get(), ep.ifname, ep.mac, *ep.lease)
+                     : Result<network::DhcpLease>(std::unexpected(fd.error()));
+      }
+      g.lock();
+      auto it = endpoints.find(ep.id);
+      if (it == endpoints.end()) continue;
+      if (renewed) {
+        it->second.lease = *renewed;
+        it->second.lease_obtained = ::time(nullptr);
+        it->second.next_renew = 0;
+        spdlog::debug("DHCP: renewed {} for {}", renewed->address.str(), ep.container_name);
+      } else if (pid > 0) {
+        it->second.next_renew = now + 10;
+        spdlog::warn("DHCP: renew {} of {}: {}", ep.lease->address.str(), ep.container_name,
+                     renewed.error().message);
+      } else {
+        it->second.next_renew = now + 10;
+      }
+    }
+  }
 }
 
 void NetworkService::renamed(const std::string& id, const std::string& name) {

@@ -12,6 +12,9 @@
 // Private to the engine. Thread-safe: one mutex serialises network changes; it is taken
 // after a container's operation lock, never before.
 
+#include <sys/types.h>
+
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,6 +28,7 @@
 #include "engine/config.h"
 #include "engine/store.h"
 #include "network/address.h"
+#include "network/dhcp.h"
 #include "network/ipam.h"
 #include "network/netlink.h"
 #include "network/nft.h"
@@ -72,7 +76,9 @@ struct Endpoint {
   std::vector<std::string> aliases;  // --network-alias, the short id
   std::map<std::string, std::string> links;  // --link: alias -> container name, for its own lookups
   std::vector<network::PortMapping> ports;
-  std::optional<network::IpAddress> lease_server;  // DHCP
+  std::optional<network::DhcpLease> lease;  // DHCP: what the server granted
+  int64_t lease_obtained = 0;               // unix seconds of the last ACK
+  int64_t next_renew = 0;                   // unix seconds; 0 = at T1
 
   Json to_json() const;
   [[nodiscard]] static Result<Endpoint> from_json(const Json& j);
@@ -138,6 +144,10 @@ class NetworkService {
   // Lines for /etc/hosts and resolv.conf of a started container.
   std::string hosts_file(const ContainerRecord& rec) const;
   std::string resolv_conf(const ContainerRecord& rec) const;
+
+  // How the DHCP renewer finds a running container's init (0: not running). Set once by
+  // the engine after open(); the renewer thread starts then.
+  void start_dhcp_renewal(std::function<pid_t(const std::string& container_id)> pid_of);
 
   // Removes tagged nftables rules, links and netns mounts no container or network needs.
   [[nodiscard]] Status reconcile();

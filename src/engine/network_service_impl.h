@@ -3,7 +3,9 @@
 
 #include <sys/types.h>
 
+#include <condition_variable>
 #include <map>
+#include <thread>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -27,6 +29,14 @@ struct NetworkService::Impl {
   std::map<std::string, Endpoint> endpoints;    // by endpoint id
   std::vector<StaticMapping> statics;
   uint16_t next_ephemeral = 0;
+
+  // The DHCP renewer: one thread renewing leases at T1 (network_endpoints.cc).
+  std::function<pid_t(const std::string&)> pid_of;
+  std::thread renewer;
+  std::condition_variable renew_cv;
+  bool stopping = false;
+  void renew_loop();
+  ~Impl();
 
   // --- network_service.cc ---
   Result<NetworkInfo*> find_locked(std::string_view ref);

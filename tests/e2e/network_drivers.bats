@@ -158,3 +158,25 @@ fetch_in() { dk exec "$1" sh -c "timeout 3 wget -qO- $2; exit \$?"; }
   dk run -d --name b1 --network lb --ip 10.123.174.130 busybox sleep 1000
   [ "$(fetch_in b1 http://10.123.174.131/hostname)" = "$(dk2 inspect -f '{{.Id}}' b2 | cut -c1-12)" ]
 }
+
+@test "transparent: the daemon renews a DHCP lease at T1" {
+  command -v dnsmasq >/dev/null || skip "skipped, because dnsmasq is not installed (dnsmasq-base)"
+  # A 120 s lease (dnsmasq's shortest) with T1 set to 3 s.
+  in_phy dnsmasq --keep-in-foreground --no-resolv --no-hosts --port=0 --interface=lan \
+    --bind-interfaces --dhcp-range=10.123.174.100,10.123.174.150,255.255.254.0,120 \
+    --dhcp-option=option:T1,3 --dhcp-option=option:T2,100 --log-dhcp \
+    --dhcp-leasefile="$TH_DIR/leases" --log-facility="$TH_DIR/dnsmasq.log" &
+  DNSMASQ_PID=$!
+  sleep 0.5
+  lc_start_silod
+  dk network create -d transparent -o parent=eth0 dhcpnet
+  dk run -d --name r1 --network dhcpnet busybox sleep 1000
+  a1=$(dk_inspect r1 '{{.NetworkSettings.Networks.dhcpnet.IPAddress}}')
+  [ "$(grep -c "DHCPACK.*$a1" "$TH_DIR/dnsmasq.log")" -eq 1 ]
+  for _ in $(seq 80); do
+    [ "$(grep -c "DHCPACK.*$a1" "$TH_DIR/dnsmasq.log")" -ge 2 ] && break
+    sleep 0.1
+  done
+  [ "$(grep -c "DHCPACK.*$a1" "$TH_DIR/dnsmasq.log")" -ge 2 ]
+  dk exec r1 ping -c1 -W2 10.123.174.1
+}
