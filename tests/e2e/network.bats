@@ -329,3 +329,22 @@ YAML
   run dk network ls --format '{{.Name}}'
   [[ "$output" != *silotest* ]]
 }
+
+@test "network: --internal has no route out; --mac-address and IPv6 endpoints" {
+  add_external
+  lc_start_silod
+  dk network create --internal inside >/dev/null
+  run dk run --rm --network inside busybox sh -c 'ip route; timeout 3 nc 10.99.0.2 9 </dev/null; echo rc=$?'
+  [[ "$output" != *default* ]]
+  [[ "$output" == *"rc=1"* ]]
+  # (the docker CLI 28 sends a per-network MAC only to API 1.44 daemons; silo sends 1.41's)
+  in_host "$SILO_BUILD/silo" -H "unix://$SOCK" run -d --name mac1 --mac-address 02:42:ac:11:99:01 busybox sleep 1000
+  [ "$(dk_inspect mac1 '{{.NetworkSettings.MacAddress}}')" = 02:42:ac:11:99:01 ]
+  [[ "$(dk exec mac1 cat /sys/class/net/eth0/address)" == 02:42:ac:11:99:01 ]]
+  dk network create --ipv6 --subnet fd00:5170:1::/64 --subnet 10.88.0.0/24 v6net >/dev/null
+  web --name six --network v6net
+  six=$(dk_inspect six '{{.NetworkSettings.Networks.v6net.GlobalIPv6Address}}')
+  [[ "$six" == fd00:5170:1::* ]]
+  run fetch --network v6net "http://[$six]/hostname"
+  [ "$output" = "$(dk_inspect six '{{.Id}}' | cut -c1-12)" ]
+}
