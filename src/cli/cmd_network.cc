@@ -82,7 +82,8 @@ int network_ls(Client& c, const Args& a) {
     row["IPv6"] = n.value("EnableIPv6", false) ? "true" : "false";
     row["Internal"] = n.value("Internal", false) ? "true" : "false";
     std::string labels;
-    for (const auto& [k, v] : n.value("Labels", Json::object()).items())
+    const Json labels_of = n.value("Labels", Json::object());
+    for (const auto& [k, v] : labels_of.items())
       labels += (labels.empty() ? "" : ",") + k + "=" + go_print(v);
     row["Labels"] = labels;
     row["CreatedAt"] = n.value("Created", "");

@@ -348,3 +348,34 @@ YAML
   run fetch --network v6net "http://[$six]/hostname"
   [ "$output" = "$(dk_inspect six '{{.Id}}' | cut -c1-12)" ]
 }
+
+sl() { in_host "$SILO_BUILD/silo" -H "unix://$SOCK" "$@"; }
+
+@test "network: the silo CLI: network create, ls, inspect, connect, disconnect, rm, prune; port; ps" {
+  lc_start_silod
+  id=$(sl network create -d nat --subnet 10.66.0.0/24 --gateway 10.66.0.1 --label team=a mine)
+  [ ${#id} -eq 64 ]
+  run sl network ls
+  [[ "${lines[0]}" == "NETWORK ID"*"NAME"*"DRIVER"*"SCOPE"* ]]
+  [[ "$output" == *"${id:0:12}   mine"*"nat"*"local"* ]]
+  [ "$(sl network ls -q --filter label=team=a)" = "${id:0:12}" ]
+  [ "$(sl network inspect mine -f '{{(index .IPAM.Config 0).Gateway}}')" = 10.66.0.1 ]
+  sl run -d --name c1 -p 8085:80 busybox httpd -f -p 80 -h /etc
+  [ "$(sl port c1)" = "80/tcp -> 0.0.0.0:8085" ]
+  [ "$(sl port c1 80)" = "0.0.0.0:8085" ]
+  run sl port c1 81
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"No public port '81/tcp' published for c1"* ]]
+  [[ "$(sl ps --format '{{.Ports}}')" == "0.0.0.0:8085->80/tcp" ]]
+  sl network connect --ip 10.66.0.50 --alias extra mine c1
+  [ "$(sl inspect c1 -f '{{.NetworkSettings.Networks.mine.IPAddress}}')" = 10.66.0.50 ]
+  [ "$(sl ps -q --filter network=mine)" = "$(sl ps -q --filter name=c1)" ]
+  run sl network rm mine
+  [ "$status" -ne 0 ]
+  sl network disconnect mine c1
+  [ "$(sl network rm mine)" = mine ]
+  sl network create unused >/dev/null
+  run sl network prune -f
+  [[ "$output" == *"Deleted Networks:"*unused* ]]
+  [[ "$(sl network ls --format '{{.Name}}')" != *unused* ]]
+}
