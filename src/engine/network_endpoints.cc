@@ -325,12 +325,13 @@ Result<Endpoint> NetworkService::Impl::connect_one(ContainerRecord& rec, Network
                                .gateway = Prefix{net.subnets[0].gateway, net.subnets[0].subnet.len},
                                .mtu = net.mtu};
     made = d.connect(n, {.id = ep.id, .netns = netns, .ifname = ifname,
-                         .address = ep.addresses.at(0)});
+                         .address = ep.addresses.at(0), .default_route = ifname == "eth0"});
   } else if (net.driver == "transparent") {
     network::TransparentDriver d(*nl, host_ns);
     network::TransparentNetwork n{.id = net.id, .name = net.name, .parent = net.parent,
                                   .mtu = net.mtu};
-    network::TransparentEndpoint te{.id = ep.id, .netns = netns, .ifname = ifname, .mac = ep.mac};
+    network::TransparentEndpoint te{.id = ep.id, .netns = netns, .ifname = ifname, .mac = ep.mac,
+                                    .default_route = ifname == "eth0"};
     if (!net.subnets.empty()) {
       n.gateway = Prefix{net.subnets[0].gateway, net.subnets[0].subnet.len};
       te.address = ep.addresses.at(0);

@@ -1,5 +1,7 @@
 #include "network/l2bridge.h"
 
+#include <algorithm>
+
 #include "network/nat.h"
 #include "network/netns.h"
 #include "network/nft.h"
@@ -27,7 +29,7 @@ LinkPlan plan_l2bridge_connect(const L2BridgeNetwork& net, const L2BridgeEndpoin
                                const std::string& host_ns) {
   std::string host_if = host_veth_name(ep.id);
   Prefix host_route{ep.address.addr, ep.address.addr.bits()};
-  return {
+  LinkPlan plan = {
       CreateVeth{host_ns, host_if, ep.netns, ep.ifname},
       SetAlias{host_ns, host_if, endpoint_tag(ep.id)},
       SetLink{host_ns, host_if, true, net.mtu, ""},
@@ -44,6 +46,14 @@ LinkPlan plan_l2bridge_connect(const L2BridgeNetwork& net, const L2BridgeEndpoin
       // addresses routed out of another interface).
       AddRoute{host_ns, host_route, std::nullopt, host_if},
   };
+  if (!ep.default_route)
+    plan.erase(std::remove_if(plan.begin(), plan.end(),
+                              [&](const LinkStep& s) {
+                                auto* r = std::get_if<AddRoute>(&s);
+                                return r && r->ns == ep.netns && r->dst.len == 0;
+                              }),
+               plan.end());
+  return plan;
 }
 
 LinkPlan plan_l2bridge_disconnect(const L2BridgeEndpoint& ep, const std::string& host_ns) {

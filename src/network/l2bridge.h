@@ -29,6 +29,7 @@ struct L2BridgeEndpoint {
   std::string netns;            // the container's namespace, by path
   std::string ifname = "eth0";  // its name inside the container
   Prefix address;               // from IPAM, with the subnet's length
+  bool default_route = true;    // only a container's first endpoint has one
 };
 
 // Forwarding on, proxy ARP on the uplink.

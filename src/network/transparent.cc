@@ -100,7 +100,8 @@ LinkPlan plan_transparent_connect(const TransparentNetwork& net, const Transpare
   l.push_back(SetLink{ep.netns, "lo", true, std::nullopt, ""});
   if (ep.address) l.push_back(AddAddress{ep.netns, ep.ifname, *ep.address});
   l.push_back(SetLink{ep.netns, ep.ifname, true, std::nullopt, ""});
-  if (ep.address && net.gateway && net.gateway->family() == ep.address->family())
+  if (ep.default_route && ep.address && net.gateway &&
+      net.gateway->family() == ep.address->family())
     l.push_back(
         AddRoute{ep.netns, default_route(net.gateway->family()), net.gateway->addr, ep.ifname});
   return l;
@@ -109,7 +110,8 @@ LinkPlan plan_transparent_connect(const TransparentNetwork& net, const Transpare
 LinkPlan plan_lease(const TransparentEndpoint& ep, const Prefix& address,
                     const std::optional<IpAddress>& router) {
   LinkPlan l{AddAddress{ep.netns, ep.ifname, address}};
-  if (router) l.push_back(AddRoute{ep.netns, default_route(router->family), *router, ep.ifname});
+  if (router && ep.default_route)
+    l.push_back(AddRoute{ep.netns, default_route(router->family), *router, ep.ifname});
   return l;
 }
 

@@ -50,6 +50,7 @@ struct TransparentEndpoint {
   std::string ifname = "eth0";    // its name inside the container
   std::optional<Prefix> address;  // from IPAM with the subnet's length; none: DHCP
   std::string mac;                // required: parse_mac(--mac-address) or generate_mac(id)
+  bool default_route = true;      // only a container's first endpoint has one
 };
 
 // Another network and its parent interface, for the "one network per parent" check.

@@ -95,7 +95,12 @@ fetch_in() { dk exec "$1" sh -c "timeout 3 wget -qO- $2; exit \$?"; }
   run dk network create -d transparent -o parent=eth0 Another
   [ "$status" -ne 0 ]
   [[ "$output" == *TransparentNet3* ]]
-  dk rm -f t1 t2
+  # A container of the nat network joins it as its second network (no second default route).
+  dk run -d --name both busybox sleep 1000
+  dk network connect --ip 10.123.174.107 TransparentNet3 both
+  [ "$(fetch_in both http://10.123.174.105/hostname)" = "$(dk_inspect t1 '{{.Id}}' | cut -c1-12)" ]
+  [ "$(dk exec both ip route | grep -c '^default')" -eq 1 ]
+  dk rm -f t1 t2 both
   dk network rm TransparentNet3
 }
 
